@@ -1,0 +1,89 @@
+// The Temporal contract of a project's lifecycle (DESIGN.md "Temporal contract"):
+// names, input, signals, the status query and its result. Imported by the workflow
+// bundle, the worker and the web, so it holds only plain data and pure functions.
+import type { ProjectStatus, ResourceStatus } from './status';
+
+export const TASK_QUEUE = 'project-lifecycle';
+export const WORKFLOW_TYPE = 'projectLifecycle';
+
+export const SIGNALS = {
+  start: 'start',
+  stop: 'stop',
+  delete: 'delete',
+  environmentChanged: 'environmentChanged',
+} as const;
+export const STATUS_QUERY = 'status';
+
+export type DesiredState = 'RUNNING' | 'STOPPED' | 'TERMINATED';
+
+export const STAGE_NAMES = ['database', 'container', 'network', 'terminal', 'ready'] as const;
+export type StageName = (typeof STAGE_NAMES)[number];
+export type StageState = 'pending' | 'active' | 'done' | 'failed';
+
+export interface Stage {
+  name: StageName;
+  state: StageState;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface LifecycleError {
+  message: string;
+  at: string;
+}
+
+/** Result of the `status` query (contract). */
+export interface ProjectStatusView {
+  projectId: string;
+  status: ProjectStatus;
+  desired: DesiredState;
+  sandbox: { status: ResourceStatus; publicUrl: string | null; ttydUrl: string | null };
+  database: { status: ResourceStatus; host?: string; port?: number } | null;
+  stages: Stage[];
+  lastError: LifecycleError | null;
+  updatedAt: string;
+}
+
+/** Deadlines and backoff; defaults per the design, shortened by tests. */
+export interface LifecycleTimings {
+  sandboxDeadlineMs: number;
+  databaseDeadlineMs: number;
+  initialBackoffMs: number;
+  maxBackoffMs: number;
+}
+
+export const DEFAULT_TIMINGS: LifecycleTimings = {
+  sandboxDeadlineMs: 10 * 60_000,
+  databaseDeadlineMs: 15 * 60_000,
+  initialBackoffMs: 1_000,
+  maxBackoffMs: 30_000,
+};
+
+/** Identifies a project's objects; never carries secrets (activities load those). */
+export interface ProjectRef {
+  projectId: string;
+  ownerId: string;
+  /** Fixed at creation: toK8sName(name)-agentruntime-xxxxxx. */
+  k8sName: string;
+}
+
+export interface LifecycleInput extends ProjectRef {
+  projectName: string;
+  /** Desired state at start; `RUNNING` for a new project. */
+  desired?: DesiredState;
+  timings?: Partial<LifecycleTimings>;
+  /** State carried across continue-as-new. */
+  carried?: CarriedState;
+}
+
+/** Everything the workflow needs to resume after continue-as-new. */
+export interface CarriedState {
+  desired: DesiredState;
+  sandbox: ProjectStatusView['sandbox'];
+  database: ProjectStatusView['database'];
+  stages: Stage[];
+  lastError: LifecycleError | null;
+  envGeneration: number;
+  appliedEnvGeneration: number;
+  updatedAt: string;
+}

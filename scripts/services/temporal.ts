@@ -1,0 +1,54 @@
+// The Temporal CLI dev server: the real Temporal server with SQLite persistence and the
+// Web UI. The binary comes from TEMPORAL_CLI_PATH, or is built once from the Go module
+// proxy into CACHE_DIR/bin (v1.5.1 is the newest that `go install`s without replaces).
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { startProcess, waitForPort, type ManagedProcess } from './process';
+
+export const TEMPORAL_CLI_VERSION = 'v1.5.1';
+export const SEARCH_ATTRIBUTES = ['ProjectStatus', 'ProjectOwner', 'ProjectName'] as const;
+
+export function temporalCliPath(opts: { cacheDir: string; cliPath?: string }): string {
+  if (opts.cliPath) {
+    if (!fs.existsSync(opts.cliPath)) throw new Error(`TEMPORAL_CLI_PATH=${opts.cliPath} does not exist`);
+    return opts.cliPath;
+  }
+  const bin = path.join(opts.cacheDir, 'bin', 'temporal');
+  if (!fs.existsSync(bin)) {
+    console.log(`[temporal] building the Temporal CLI ${TEMPORAL_CLI_VERSION} into ${bin} (one time, a few minutes)`);
+    execFileSync('go', ['install', `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`], {
+      stdio: 'inherit',
+      env: { ...process.env, CGO_ENABLED: '0', GOBIN: path.dirname(bin), GOFLAGS: '-mod=mod' },
+    });
+  }
+  return bin;
+}
+
+export interface TemporalDevServerOptions {
+  binary: string;
+  port: number;
+  uiPort?: number;
+  /** SQLite file; omitted = in memory. */
+  dbFile?: string;
+  namespace?: string;
+  headless?: boolean;
+  logFile?: string;
+  /** e.g. ['--dynamic-config-value', 'limit.historyCount.suggestContinueAsNew=40'] */
+  extraArgs?: string[];
+}
+
+export async function startTemporalDevServer(o: TemporalDevServerOptions): Promise<ManagedProcess & { address: string }> {
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--log-level', 'warn'];
+  args.push('--namespace', o.namespace ?? 'default');
+  if (o.dbFile) args.push('--db-filename', o.dbFile);
+  if (o.headless) args.push('--headless');
+  else args.push('--ui-port', String(o.uiPort ?? 8233));
+  for (const sa of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${sa}=Keyword`);
+  // Metrics on an ephemeral port so several dev servers can run side by side.
+  args.push('--metrics-port', '0');
+  args.push(...(o.extraArgs ?? []));
+  const proc = startProcess('temporal', o.binary, args, { logFile: o.logFile, stdio: o.logFile ? undefined : ['ignore', 'ignore', 'inherit'] });
+  await waitForPort(o.port, 60_000, 'Temporal dev server', proc);
+  return Object.assign(proc, { address: `127.0.0.1:${o.port}` });
+}

@@ -1,0 +1,111 @@
+// The one module that reads and validates configuration. Every process (web, worker,
+// scripts) calls loadConfig() once at start; an invalid value stops it with a message
+// naming the variable and the fix.
+import path from 'node:path';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveMs = z.coerce.number().int().positive();
+
+export const configSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  /** Folder for embedded state: PGlite data, Temporal SQLite, generated keys, cluster. */
+  DATA_DIR: z.string().min(1).default(path.resolve(process.cwd(), '.data')),
+  /** Folder for heavy builds (Temporal CLI, Kubernetes binaries); outside the repository. */
+  CACHE_DIR: z.string().min(1).default(path.join(process.env.HOME ?? '/tmp', '.cache', 'fullstackagent')),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  PORT: port.default(3000),
+  /** Public base URL of the web app (Auth.js callbacks); defaults to http://localhost:PORT. */
+  PUBLIC_URL: z.url().optional(),
+
+  /** Absent: the embedded PGlite server on EMBEDDED_DB_PORT is used. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgresql://')
+    .optional(),
+  EMBEDDED_DB_PORT: port.default(5433),
+
+  TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('project-lifecycle'),
+  /** PEM files for mTLS to a remote Temporal; both or neither. */
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
+  /** An existing `temporal` CLI binary; otherwise it is built into CACHE_DIR. */
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_UI_PORT: port.default(8233),
+
+  /** base64 of 32 bytes (AES-256-GCM); generated into DATA_DIR when absent. */
+  ENCRYPTION_KEY: z
+    .string()
+    .refine((v) => Buffer.from(v, 'base64').length === 32, 'must be base64 of exactly 32 bytes (openssl rand -base64 32)')
+    .optional(),
+  /** Auth.js secret; generated into DATA_DIR when absent. */
+  AUTH_SECRET: z.string().min(32, 'must be at least 32 characters (openssl rand -base64 33)').optional(),
+  AUTH_GITHUB_ID: z.string().optional(),
+  AUTH_GITHUB_SECRET: z.string().optional(),
+  SEALOS_JWT_SECRET: z.string().optional(),
+  AIPROXY_ENDPOINT: z.url().optional(),
+
+  /** Admin kubeconfig of the cluster that gets a namespace per user (embedded default). */
+  CLUSTER_ADMIN_KUBECONFIG: z.string().optional(),
+  /** Domain under which sandbox Ingress hostnames are made. */
+  CLUSTER_DOMAIN: z.string().min(1).default('sandbox.localhost'),
+  /** Start the local Kubernetes control plane with the platform. */
+  EMBEDDED_CLUSTER: bool.default(true),
+
+  SANDBOX_DEADLINE_MS: positiveMs.default(10 * 60_000),
+  DATABASE_DEADLINE_MS: positiveMs.default(15 * 60_000),
+
+  WORKER_METRICS_PORT: port.default(9464),
+});
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function crossChecks(c: Config): string[] {
+  const problems: string[] = [];
+  if (!!c.TEMPORAL_TLS_CERT !== !!c.TEMPORAL_TLS_KEY) {
+    problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both for mTLS, or neither');
+  }
+  if (!!c.AUTH_GITHUB_ID !== !!c.AUTH_GITHUB_SECRET) {
+    problems.push('AUTH_GITHUB_ID and AUTH_GITHUB_SECRET: set both to enable GitHub sign-in, or neither');
+  }
+  return problems;
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  // Empty strings mean "unset", as in most .env files.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = configSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])] ?? null)})`),
+    );
+  }
+  const problems = crossChecks(parsed.data);
+  if (problems.length) throw new ConfigError(problems);
+  return parsed.data;
+}
+
+export function publicUrl(c: Config): string {
+  return c.PUBLIC_URL ?? `http://localhost:${c.PORT}`;
+}
+
+export function databaseUrl(c: Config): string {
+  return c.DATABASE_URL ?? `postgresql://postgres:postgres@127.0.0.1:${c.EMBEDDED_DB_PORT}/postgres?sslmode=disable`;
+}

@@ -1,0 +1,31 @@
+// Starts the real services the suite talks to, once per run, and passes their addresses
+// to the test files through the environment.
+import path from 'node:path';
+import os from 'node:os';
+import { canConnect } from '../scripts/services/postgres';
+import { freePort } from '../scripts/services/process';
+import { startTemporalDevServer, temporalCliPath } from '../scripts/services/temporal';
+import { stopAll, track } from './services';
+
+export async function startServices(): Promise<void> {
+  const adminUrl = process.env.TEST_DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:5432/postgres';
+  if (!(await canConnect(adminUrl))) {
+    throw new Error(`PostgreSQL is not reachable at ${adminUrl}. Run the tests with scripts/test.sh, which installs and starts it, or set TEST_DATABASE_URL.`);
+  }
+  process.env.TEST_DATABASE_URL = adminUrl;
+
+  try {
+    const binary = temporalCliPath({
+      cacheDir: process.env.CACHE_DIR ?? path.join(os.homedir(), '.cache', 'fullstackagent'),
+      cliPath: process.env.TEMPORAL_CLI_PATH,
+    });
+    process.env.TEMPORAL_CLI_PATH = binary;
+    const temporal = track(
+      await startTemporalDevServer({ binary, port: await freePort(), headless: true, logFile: path.join(os.tmpdir(), 'fsa-test-temporal.log') }),
+    );
+    process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+}
