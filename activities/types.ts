@@ -23,23 +23,12 @@ export interface SandboxUrls {
   ttydUrl: string;
 }
 
-/**
- * Error types activities throw as non-retryable ApplicationFailures; everything else is
- * treated as transient and retried with backoff until the stage's deadline.
- */
-export const NON_RETRYABLE_ERROR_TYPES = [
-  'InvalidSpec',
-  'Forbidden',
-  'KubeconfigMissing',
-  'KubeconfigInvalid',
-  'NotFound',
-] as const;
-export type NonRetryableErrorType = (typeof NON_RETRYABLE_ERROR_TYPES)[number];
+export { NON_RETRYABLE_ERROR_TYPES, type NonRetryableErrorType } from '../common/lifecycle';
 
 export interface LifecycleActivities {
   /** Create-or-patch ServiceAccount, Role, RoleBinding and the Cluster with 1 replica. */
   ensureDatabase(ref: ProjectRef): Promise<void>;
-  /** Scale the Cluster's component to `replicas` (0 or 1). */
+  /** Scale the Cluster's component to `replicas` (0 or 1); a missing Cluster is a no-op. */
   scaleDatabase(ref: ProjectRef, replicas: number): Promise<void>;
   observeDatabase(ref: ProjectRef): Promise<DatabaseObservation>;
 
@@ -51,6 +40,7 @@ export interface LifecycleActivities {
   ensureSandbox(ref: ProjectRef): Promise<void>;
   /** Create-or-patch the Service and both Ingresses; returns the public URLs. */
   ensureSandboxNetwork(ref: ProjectRef): Promise<SandboxUrls>;
+  /** Scale the StatefulSet; a missing StatefulSet is a no-op. */
   scaleSandbox(ref: ProjectRef, replicas: number): Promise<void>;
   observeSandbox(ref: ProjectRef): Promise<SandboxObservation>;
 

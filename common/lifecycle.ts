@@ -85,5 +85,20 @@ export interface CarriedState {
   lastError: LifecycleError | null;
   envGeneration: number;
   appliedEnvGeneration: number;
+  sandboxCreated: boolean;
+  databaseCreated: boolean;
   updatedAt: string;
 }
+
+/**
+ * Error types activities throw as non-retryable ApplicationFailures; everything else is
+ * treated as transient and retried with backoff until the stage's deadline.
+ */
+export const NON_RETRYABLE_ERROR_TYPES = [
+  'InvalidSpec',
+  'Forbidden',
+  'KubeconfigMissing',
+  'KubeconfigInvalid',
+  'NotFound',
+] as const;
+export type NonRetryableErrorType = (typeof NON_RETRYABLE_ERROR_TYPES)[number];

@@ -1,14 +1,18 @@
 // The one module that reads and validates configuration. Every process (web, worker,
 // scripts) calls loadConfig() once at start; an invalid value stops it with a message
 // naming the variable and the fix.
+import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
 const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''], 'must be true or false')
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
-const port = z.coerce.number().int().min(1).max(65535);
-const positiveMs = z.coerce.number().int().positive();
+const PORT_MSG = 'must be a TCP port number between 1 and 65535';
+const port = z.coerce.number(PORT_MSG).int(PORT_MSG).min(1, PORT_MSG).max(65535, PORT_MSG);
+const MS_MSG = 'must be a whole number of milliseconds greater than 0';
+const positiveMs = z.coerce.number(MS_MSG).int(MS_MSG).positive(MS_MSG);
+const url = (what: string) => z.url(`must be an absolute URL such as ${what}`);
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -20,7 +24,7 @@ export const configSchema = z.object({
 
   PORT: port.default(3000),
   /** Public base URL of the web app (Auth.js callbacks); defaults to http://localhost:PORT. */
-  PUBLIC_URL: z.url().optional(),
+  PUBLIC_URL: url('https://agents.example.com').optional(),
 
   /** Absent: the embedded PGlite server on EMBEDDED_DB_PORT is used. */
   DATABASE_URL: z
@@ -30,13 +34,19 @@ export const configSchema = z.object({
   EMBEDDED_DB_PORT: port.default(5433),
 
   TEMPORAL_ADDRESS: z.string().min(1).default('localhost:7233'),
+  /** Namespace of the lifecycles; on a remote cluster it must exist (temporal operator namespace create). */
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('project-lifecycle'),
+  /** TLS to Temporal without client certificates; implied by any TEMPORAL_TLS_* or TEMPORAL_API_KEY. */
+  TEMPORAL_TLS: bool.optional(),
   /** PEM files for mTLS to a remote Temporal; both or neither. */
   TEMPORAL_TLS_CERT: z.string().optional(),
   TEMPORAL_TLS_KEY: z.string().optional(),
+  /** PEM file of the CA that signed the server's certificate (default: system roots). */
   TEMPORAL_TLS_CA: z.string().optional(),
+  /** Name to verify the server certificate against when it differs from the address host. */
   TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  /** API key (e.g. Temporal Cloud); sent as a bearer token over TLS. */
   TEMPORAL_API_KEY: z.string().optional(),
   /** An existing `temporal` CLI binary; otherwise it is built into CACHE_DIR. */
   TEMPORAL_CLI_PATH: z.string().optional(),
@@ -52,7 +62,7 @@ export const configSchema = z.object({
   AUTH_GITHUB_ID: z.string().optional(),
   AUTH_GITHUB_SECRET: z.string().optional(),
   SEALOS_JWT_SECRET: z.string().optional(),
-  AIPROXY_ENDPOINT: z.url().optional(),
+  AIPROXY_ENDPOINT: url('https://aiproxy.example.com').optional(),
 
   /** Admin kubeconfig of the cluster that gets a namespace per user (embedded default). */
   CLUSTER_ADMIN_KUBECONFIG: z.string().optional(),
@@ -64,7 +74,13 @@ export const configSchema = z.object({
   SANDBOX_DEADLINE_MS: positiveMs.default(10 * 60_000),
   DATABASE_DEADLINE_MS: positiveMs.default(15 * 60_000),
 
+  /** Prometheus endpoint of the worker (SDK + lifecycle metrics) at http://HOST:PORT/metrics. */
   WORKER_METRICS_PORT: port.default(9464),
+  WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),
+  /** When set, the web's GET /metrics requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  METRICS_TOKEN: z.string().min(16, 'must be at least 16 characters (openssl rand -hex 16)').optional(),
+  /** How long web and worker wait for in-flight work on SIGTERM before exiting. */
+  SHUTDOWN_TIMEOUT_MS: positiveMs.default(30_000),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -76,10 +92,30 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose values never appear in error messages or logs. */
+export const SECRET_VARIABLES = new Set([
+  'DATABASE_URL',
+  'ENCRYPTION_KEY',
+  'AUTH_SECRET',
+  'AUTH_GITHUB_SECRET',
+  'SEALOS_JWT_SECRET',
+  'TEMPORAL_API_KEY',
+  'METRICS_TOKEN',
+]);
+
+const TLS_FILES = ['TEMPORAL_TLS_CERT', 'TEMPORAL_TLS_KEY', 'TEMPORAL_TLS_CA'] as const;
+
 function crossChecks(c: Config): string[] {
   const problems: string[] = [];
   if (!!c.TEMPORAL_TLS_CERT !== !!c.TEMPORAL_TLS_KEY) {
     problems.push('TEMPORAL_TLS_CERT and TEMPORAL_TLS_KEY: set both for mTLS, or neither');
+  }
+  for (const name of TLS_FILES) {
+    const file = c[name];
+    if (file && !fs.existsSync(file)) problems.push(`${name}: file ${file} does not exist (a PEM file path is expected, not the PEM text)`);
+  }
+  if (c.TEMPORAL_TLS === false && (c.TEMPORAL_TLS_CERT || c.TEMPORAL_TLS_CA || c.TEMPORAL_API_KEY)) {
+    problems.push('TEMPORAL_TLS: is false but TEMPORAL_TLS_CERT, TEMPORAL_TLS_CA or TEMPORAL_API_KEY needs TLS; remove one of them');
   }
   if (!!c.AUTH_GITHUB_ID !== !!c.AUTH_GITHUB_SECRET) {
     problems.push('AUTH_GITHUB_ID and AUTH_GITHUB_SECRET: set both to enable GitHub sign-in, or neither');
@@ -88,13 +124,20 @@ function crossChecks(c: Config): string[] {
 }
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   // Empty strings mean "unset", as in most .env files.
   const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  // The default cache follows the HOME of the environment being parsed, not of this process.
+  if (!cleaned.CACHE_DIR && cleaned.HOME) cleaned.CACHE_DIR = path.join(cleaned.HOME, '.cache', 'fullstackagent');
   const parsed = configSchema.safeParse(cleaned);
   if (!parsed.success) {
     throw new ConfigError(
-      parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message} (got ${JSON.stringify(cleaned[String(i.path[0])] ?? null)})`),
+      parsed.error.issues.map((i) => {
+        const name = String(i.path[0] ?? '(root)');
+        // Secret values are never echoed: the message goes to logs and terminals.
+        const got = SECRET_VARIABLES.has(name) ? 'a value that is hidden because it is secret' : JSON.stringify(cleaned[name] ?? null);
+        return `${i.path.join('.') || '(root)'}: ${i.message} (got ${got})`;
+      }),
     );
   }
   const problems = crossChecks(parsed.data);

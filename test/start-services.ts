@@ -24,6 +24,34 @@ export async function startServices(): Promise<void> {
       await startTemporalDevServer({ binary, port: await freePort(), headless: true, logFile: path.join(os.tmpdir(), 'fsa-test-temporal.log') }),
     );
     process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
+
+    // >>> local Kubernetes (issue 3, cluster/): one control plane for the whole run, on free ports.
+    // Tests read TEST_KUBECONFIG (admin) and TEST_CLUSTER_DATA_DIR (for an extra API server).
+    {
+      const fs = await import('node:fs');
+      const { buildIfMissing, startLocalCluster } = await import('../cluster/local-cluster');
+      const cacheDir = process.env.CACHE_DIR ?? path.join(os.homedir(), '.cache', 'fullstackagent');
+      buildIfMissing(cacheDir);
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsa-test-cluster-'));
+      const clusterLog = path.join(os.tmpdir(), 'fsa-test-cluster.log');
+      const cluster = await startLocalCluster({
+        cacheDir,
+        dataDir,
+        phaseDelayMs: 500,
+        log: (m) => fs.appendFileSync(clusterLog, `${new Date().toISOString()} ${m}\n`),
+      });
+      track({
+        name: 'kubernetes',
+        child: cluster.apiserver.child,
+        async stop() {
+          await cluster.stop();
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        },
+      });
+      process.env.TEST_KUBECONFIG = cluster.adminKubeconfigPath;
+      process.env.TEST_CLUSTER_DATA_DIR = dataDir;
+    }
+    // <<< local Kubernetes
   } catch (err) {
     await stopAll();
     throw err;

@@ -1,0 +1,334 @@
+// The lifecycle activities that touch Kubernetes (every LifecycleActivities method except
+// recordStatus). Each is idempotent: writes are server-side apply (create-or-patch in one
+// request), deleting what is gone succeeds, and errors are mapped for Temporal's retry
+// policy in errors.ts. Secrets are loaded here, never passed in workflow inputs.
+import { randomInt } from 'node:crypto';
+import type { Logger } from 'pino';
+import { ApplicationFailure } from '@temporalio/common';
+import type { ProjectRef } from '../../common/lifecycle';
+import { LABELS, resourceNames } from '../../common/names';
+import { databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet } from '../../common/status';
+import { RUNTIME_IMAGE } from '../../common/versions';
+import type { Cipher } from '../../server/crypto';
+import type { Db } from '../../server/db';
+import type { DatabaseObservation, LifecycleActivities, SandboxObservation, SandboxUrls } from '../types';
+import { mapKubeError, nonRetryable } from './errors';
+import { KubeApiError, type KubeClient, type KubeObject, type ObjectKey } from './kube-client';
+import {
+  databaseCluster,
+  databaseRole,
+  databaseRoleBinding,
+  databaseServiceAccount,
+  databaseUrlFromSecret,
+  sandboxIngress,
+  sandboxService,
+  sandboxStatefulSet,
+  type EnvVar,
+} from './manifests';
+import { createUserClients, type UserClients } from './user-clients';
+
+export type KubernetesActivities = Omit<LifecycleActivities, 'recordStatus'>;
+
+export interface KubernetesActivitiesDeps {
+  db: Db;
+  cipher: Cipher;
+  /** Ingress hostnames are `<12 random chars>.<clusterDomain>`. */
+  clusterDomain: string;
+  /** Admin kubeconfig (text or path) of the embedded cluster; enables a namespace per new user. */
+  adminKubeconfig?: string;
+  logger: Logger;
+  /** Per-request timeout (default 10 s): a hung API server becomes a retryable error. */
+  requestTimeoutMs?: number;
+  ingressClassName?: string;
+  /** Scheme of the public URLs (default https). */
+  urlScheme?: 'http' | 'https';
+  /** Reuse an existing per-user client cache (e.g. shared with other code). */
+  userClients?: UserClients;
+}
+
+const STATEFULSET = { apiVersion: 'apps/v1', kind: 'StatefulSet' } as const;
+const CLUSTER = { apiVersion: 'apps.kubeblocks.io/v1alpha1', kind: 'Cluster' } as const;
+const SECRET = { apiVersion: 'v1', kind: 'Secret' } as const;
+const INGRESS = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' } as const;
+const POD = { apiVersion: 'v1', kind: 'Pod' } as const;
+
+/** Every kind a project owns, in deletion order (workloads first, storage last). */
+const PROJECT_KINDS: Array<Omit<ObjectKey, 'name' | 'namespace'>> = [
+  STATEFULSET,
+  CLUSTER,
+  INGRESS,
+  { apiVersion: 'v1', kind: 'Service' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' },
+  { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role' },
+  { apiVersion: 'v1', kind: 'ServiceAccount' },
+  SECRET,
+  { apiVersion: 'v1', kind: 'ConfigMap' },
+  POD,
+  { apiVersion: 'v1', kind: 'PersistentVolumeClaim' },
+];
+
+/** Secret UserConfig values always encrypted at rest, whatever their isSecret flag says. */
+const ALWAYS_ENCRYPTED = new Set(['KUBECONFIG', 'ANTHROPIC_API_KEY']);
+const OWNER_ENV_KEYS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL'];
+
+const HOST_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
+/** 12 random characters, starting with a letter (a valid DNS label). */
+export function randomHostLabel(): string {
+  let s = HOST_CHARS[randomInt(26)]!;
+  for (let i = 1; i < 12; i++) s += HOST_CHARS[randomInt(HOST_CHARS.length)];
+  return s;
+}
+
+function describe(key: ObjectKey, namespace: string): string {
+  return `${key.kind} ${key.namespace ?? namespace}/${key.name}`;
+}
+
+export function createKubernetesActivities(deps: KubernetesActivitiesDeps): KubernetesActivities {
+  const { db, cipher, logger } = deps;
+  const clients = deps.userClients ?? createUserClients({ db, cipher, adminKubeconfig: deps.adminKubeconfig, logger, requestTimeoutMs: deps.requestTimeoutMs });
+  const ingressClassName = deps.ingressClassName ?? 'nginx';
+  const scheme = deps.urlScheme ?? 'https';
+  const domain = deps.clusterDomain.replace(/^\.+|\.+$/g, '');
+
+  /** Runs one API call; errors come back mapped and naming the object. */
+  async function call<T>(client: KubeClient, key: ObjectKey, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw mapKubeError(err, describe(key, client.namespace));
+    }
+  }
+  const apply = (client: KubeClient, obj: KubeObject) => call(client, obj, () => client.apply(obj));
+  const get = <T extends KubeObject>(client: KubeClient, key: ObjectKey) => call(client, key, () => client.get<T>(key));
+
+  async function loadProject(ref: ProjectRef) {
+    const project = await db.project.findUnique({ where: { id: ref.projectId }, select: { id: true, name: true, userId: true } });
+    if (!project) throw nonRetryable(`project ${ref.projectId} does not exist`, 'NotFound');
+    return project;
+  }
+
+  function decryptField(what: string, value: string): string {
+    try {
+      return cipher.decrypt(value);
+    } catch {
+      throw nonRetryable(`${what} cannot be decrypted (was ENCRYPTION_KEY changed?)`, 'InvalidSpec');
+    }
+  }
+
+  /** The container env: project variables, then the platform's (which win on a clash). */
+  async function buildEnv(ref: ProjectRef, client: KubeClient, projectName: string, ttydToken: string): Promise<EnvVar[]> {
+    const [rows, ownerConfigs, databases] = await Promise.all([
+      db.environment.findMany({ where: { projectId: ref.projectId } }),
+      db.userConfig.findMany({ where: { userId: ref.ownerId, key: { in: OWNER_ENV_KEYS } } }),
+      db.database.findMany({ where: { projectId: ref.projectId }, select: { databaseName: true } }),
+    ]);
+    const env = new Map<string, string>();
+    for (const r of rows) env.set(r.key, r.isSecret ? decryptField(`environment variable ${r.key}`, r.value) : r.value);
+    for (const c of ownerConfigs) {
+      env.set(c.key, c.isSecret || ALWAYS_ENCRYPTED.has(c.key) ? decryptField(`user setting ${c.key}`, c.value) : c.value);
+    }
+    const secretKey = { ...SECRET, name: resourceNames(ref.k8sName).clusterCredentialSecret, namespace: client.namespace };
+    const secret = await get<KubeObject & { data?: Record<string, string> }>(client, secretKey);
+    if (secret?.data) {
+      try {
+        env.set('DATABASE_URL', databaseUrlFromSecret(secret.data, databases[0]?.databaseName ?? 'postgres'));
+      } catch (err) {
+        throw new Error(`${describe(secretKey, client.namespace)}: ${(err as Error).message}; will retry`);
+      }
+    } else if (databases.length > 0) {
+      // The project has a database whose credentials are not written yet: wait for them
+      // rather than start a sandbox without DATABASE_URL.
+      throw new Error(`${describe(secretKey, client.namespace)} does not exist yet (the database is still being created); will retry`);
+    }
+    env.set('PROJECT_NAME', projectName);
+    env.set('TTYD_ACCESS_TOKEN', ttydToken);
+    return [...env].map(([name, value]) => ({ name, value }));
+  }
+
+  async function ingressHost(client: KubeClient, key: ObjectKey): Promise<string> {
+    const existing = await get<KubeObject & { spec?: { rules?: Array<{ host?: string }> } }>(client, key);
+    const host = existing?.spec?.rules?.[0]?.host;
+    // Keep the URL stable across re-ensures; a host from another domain is replaced.
+    if (host && host.endsWith(`.${domain}`)) return host;
+    return `${randomHostLabel()}.${domain}`;
+  }
+
+  const urlOf = (host: string | undefined | null) => (host ? `${scheme}://${host}` : null);
+
+  const activities: KubernetesActivities = {
+    async ensureDatabase(ref) {
+      const client = await clients.forUser(ref.ownerId);
+      const ns = client.namespace;
+      const db0 = await db.database.findFirst({ where: { projectId: ref.projectId }, select: { storageSize: true } });
+      await apply(client, databaseServiceAccount(ref, ns));
+      await apply(client, databaseRole(ref, ns));
+      await apply(client, databaseRoleBinding(ref, ns));
+      await apply(client, databaseCluster({ ref, namespace: ns, replicas: 1, storageSize: db0?.storageSize ?? '1Gi' }));
+      logger.debug({ projectId: ref.projectId, namespace: ns }, 'database ensured');
+    },
+
+    async scaleDatabase(ref, replicas) {
+      const client = await clients.forUser(ref.ownerId);
+      const key = { ...CLUSTER, name: resourceNames(ref.k8sName).cluster, namespace: client.namespace };
+      const cluster = await get<KubeObject & { spec?: { componentSpecs?: Array<{ replicas?: number }> } }>(client, key);
+      if (!cluster || cluster.metadata.deletionTimestamp) return;
+      const specs = cluster.spec?.componentSpecs ?? [];
+      if (specs.every((s) => s.replicas === replicas)) return;
+      // componentSpecs is an atomic list on the CRD: a JSON patch changes only the replicas.
+      const patch = specs.map((_, i) => ({ op: 'replace', path: `/spec/componentSpecs/${i}/replicas`, value: replicas }));
+      try {
+        await client.request('PATCH', `/apis/apps.kubeblocks.io/v1alpha1/namespaces/${encodeURIComponent(client.namespace)}/clusters/${encodeURIComponent(key.name)}`, {
+          body: patch,
+          contentType: 'application/json-patch+json',
+        });
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return;
+        throw mapKubeError(err, describe(key, client.namespace));
+      }
+    },
+
+    async observeDatabase(ref): Promise<DatabaseObservation> {
+      const client = await clients.forUser(ref.ownerId);
+      const names = resourceNames(ref.k8sName);
+      const [cluster, secret] = await Promise.all([
+        get<KubeObject & { spec?: { componentSpecs?: Array<{ replicas?: number }> }; status?: { phase?: string; message?: unknown } }>(client, {
+          ...CLUSTER,
+          name: names.cluster,
+          namespace: client.namespace,
+        }),
+        get<KubeObject & { data?: Record<string, string> }>(client, { ...SECRET, name: names.clusterCredentialSecret, namespace: client.namespace }),
+      ]);
+      if (!cluster) return { status: 'TERMINATED' };
+      const replicas = (cluster.spec?.componentSpecs ?? []).reduce((n, s) => n + (s.replicas ?? 1), 0);
+      const phase = cluster.metadata.deletionTimestamp && !cluster.status?.phase ? 'Deleting' : cluster.status?.phase;
+      const status = databaseStatusFromClusterPhase(phase, replicas);
+      const obs: DatabaseObservation = { status };
+      const decode = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
+      const host = decode('host');
+      const port = Number(decode('port'));
+      if (host) obs.host = host;
+      if (Number.isInteger(port) && port > 0) obs.port = port;
+      if (status !== 'RUNNING' && status !== 'STOPPED') obs.reason = `Cluster ${names.cluster} phase is ${phase ?? 'not set yet'}`;
+      return obs;
+    },
+
+    async ensureSandbox(ref) {
+      const client = await clients.forUser(ref.ownerId);
+      const project = await loadProject(ref);
+      const sandbox = await db.sandbox.findFirst({ where: { projectId: ref.projectId }, orderBy: { createdAt: 'asc' } });
+      if (!sandbox) throw nonRetryable(`project ${ref.projectId} has no Sandbox row`, 'NotFound');
+      const ttydToken = decryptField(`the ttyd access token of project ${ref.projectId}`, sandbox.ttydAccessToken);
+      const env = await buildEnv(ref, client, project.name, ttydToken);
+      // Server-side apply by one field manager: an env var no longer sent is removed.
+      await apply(
+        client,
+        sandboxStatefulSet({
+          ref,
+          namespace: client.namespace,
+          image: sandbox.runtimeImage || RUNTIME_IMAGE,
+          env,
+          cpuRequest: sandbox.cpuRequest,
+          memoryRequest: sandbox.memoryRequest,
+          replicas: 1,
+        }),
+      );
+      logger.debug({ projectId: ref.projectId, namespace: client.namespace, envCount: env.length }, 'sandbox ensured');
+    },
+
+    async ensureSandboxNetwork(ref): Promise<SandboxUrls> {
+      const client = await clients.forUser(ref.ownerId);
+      const ns = client.namespace;
+      const names = resourceNames(ref.k8sName);
+      await apply(client, sandboxService(ref, ns));
+      const [appHost, ttydHost] = await Promise.all([
+        ingressHost(client, { ...INGRESS, name: names.appIngress, namespace: ns }),
+        ingressHost(client, { ...INGRESS, name: names.ttydIngress, namespace: ns }),
+      ]);
+      await apply(client, sandboxIngress({ ref, namespace: ns, which: 'app', host: appHost, ingressClassName }));
+      await apply(client, sandboxIngress({ ref, namespace: ns, which: 'ttyd', host: ttydHost, ingressClassName }));
+      return { publicUrl: urlOf(appHost)!, ttydUrl: urlOf(ttydHost)! };
+    },
+
+    async scaleSandbox(ref, replicas) {
+      const client = await clients.forUser(ref.ownerId);
+      const key = { ...STATEFULSET, name: resourceNames(ref.k8sName).statefulSet, namespace: client.namespace };
+      try {
+        await client.mergePatch(key, { spec: { replicas } });
+      } catch (err) {
+        if (err instanceof KubeApiError && err.status === 404) return; // nothing to scale
+        throw mapKubeError(err, describe(key, client.namespace));
+      }
+    },
+
+    async observeSandbox(ref): Promise<SandboxObservation> {
+      const client = await clients.forUser(ref.ownerId);
+      const ns = client.namespace;
+      const names = resourceNames(ref.k8sName);
+      const stsKey = { ...STATEFULSET, name: names.statefulSet, namespace: ns };
+      type Sts = KubeObject & {
+        spec?: { replicas?: number };
+        status?: { observedGeneration?: number; readyReplicas?: number; currentReplicas?: number; updatedReplicas?: number; currentRevision?: string; updateRevision?: string };
+      };
+      type Pod = KubeObject & { status?: { phase?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> } };
+      type Ing = KubeObject & { spec?: { rules?: Array<{ host?: string }> } };
+      const selector = `${LABELS.app}=${names.statefulSet},${LABELS.projectId}=${ref.projectId}`;
+      const [sts, pods, appIng, ttydIng] = await Promise.all([
+        get<Sts>(client, stsKey),
+        call(client, { ...POD, name: `(pods of ${names.statefulSet})`, namespace: ns }, () => client.list<Pod>(POD, { labelSelector: selector })),
+        get<Ing>(client, { ...INGRESS, name: names.appIngress, namespace: ns }),
+        get<Ing>(client, { ...INGRESS, name: names.ttydIngress, namespace: ns }),
+      ]);
+      const publicUrl = urlOf(appIng?.spec?.rules?.[0]?.host);
+      const ttydUrl = urlOf(ttydIng?.spec?.rules?.[0]?.host);
+      if (!sts) return { status: pods.length ? 'TERMINATING' : 'TERMINATED', publicUrl, ttydUrl };
+      const specReplicas = sts.spec?.replicas ?? 1;
+      const status = sandboxStatusFromStatefulSet({
+        exists: true,
+        specReplicas,
+        readyReplicas: sts.status?.readyReplicas ?? 0,
+        currentReplicas: sts.status?.currentReplicas ?? 0,
+        updatedReplicas: sts.status?.updatedReplicas ?? 0,
+        podCount: pods.length,
+        generationObserved: (sts.status?.observedGeneration ?? 0) >= (sts.metadata.generation ?? 1),
+      });
+      const obs: SandboxObservation = { status: sts.metadata.deletionTimestamp ? 'TERMINATING' : status, publicUrl, ttydUrl };
+      if (obs.status !== 'RUNNING' && obs.status !== 'STOPPED') {
+        const notReady = pods
+          .flatMap((p) => (p.status?.conditions ?? []).filter((c) => c.status !== 'True' && c.message).map((c) => `${p.metadata.name}: ${c.type} ${c.reason ?? ''} ${c.message}`))
+          .slice(0, 3);
+        obs.reason =
+          `StatefulSet ${names.statefulSet}: ${sts.status?.readyReplicas ?? 0}/${specReplicas} ready, ${pods.length} pod(s)` +
+          (notReady.length ? `; ${notReady.join('; ')}` : '');
+      }
+      return obs;
+    },
+
+    async deleteProjectResources(ref) {
+      const client = await clients.forUser(ref.ownerId);
+      const ns = client.namespace;
+      const selector = `${LABELS.projectId}=${ref.projectId}`;
+      for (const kind of PROJECT_KINDS) {
+        const items = await call(client, { ...kind, name: `(labelled ${selector})`, namespace: ns }, () => client.list(kind, { labelSelector: selector }));
+        for (const item of items) {
+          if (item.metadata.deletionTimestamp) continue;
+          const key = { ...kind, name: item.metadata.name, namespace: ns };
+          await call(client, key, () => client.delete(key)); // false (already gone) is success
+        }
+      }
+      logger.debug({ projectId: ref.projectId, namespace: ns }, 'project resources deleted');
+    },
+  };
+
+  // Name every failure after the activity as well; ApplicationFailures keep their type.
+  for (const [name, fn] of Object.entries(activities) as Array<[keyof KubernetesActivities, (...a: unknown[]) => Promise<unknown>]>) {
+    (activities as Record<string, unknown>)[name] = async (...args: unknown[]) => {
+      try {
+        return await fn(...args);
+      } catch (err) {
+        if (!(err instanceof ApplicationFailure)) logger.warn({ activity: name, err: (err as Error).message }, 'kubernetes activity failed (retryable)');
+        throw err;
+      }
+    };
+  }
+  return activities;
+}

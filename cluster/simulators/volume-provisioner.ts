@@ -1,0 +1,61 @@
+// SIMULATOR — stands in for a storage provisioner, which the local control plane lacks
+// (without one a PVC stays Pending and its pod is never scheduled). For every unbound PVC
+// it creates a PersistentVolume pre-bound to the claim; the real PV controller in
+// kube-controller-manager completes the binding. Released volumes are deleted, as a
+// `Delete` reclaim policy would. No data is stored anywhere.
+import { KubeApiError, type KubeClient, type KubeObject } from '../../activities/kubernetes/kube-client';
+import { startPollLoop, type PollLoop } from './poll-loop';
+
+export const PROVISIONED_BY = 'fullstackagent.io/provisioned-by';
+const PROVISIONER = 'local-volume-simulator';
+
+interface Pvc extends KubeObject {
+  spec: { volumeName?: string; storageClassName?: string; accessModes?: string[]; resources?: { requests?: { storage?: string } }; volumeMode?: string };
+  status?: { phase?: string };
+}
+interface Pv extends KubeObject {
+  status?: { phase?: string };
+}
+
+export function startVolumeProvisionerSimulator(
+  client: KubeClient,
+  opts: { intervalMs?: number; log?: (msg: string) => void } = {},
+): PollLoop {
+  const log = opts.log ?? (() => {});
+  return startPollLoop(
+    'volume-simulator',
+    opts.intervalMs ?? 200,
+    async () => {
+      const pvcs = await client.list<Pvc>({ apiVersion: 'v1', kind: 'PersistentVolumeClaim' }, { allNamespaces: true });
+      for (const pvc of pvcs) {
+        if (pvc.spec.volumeName || pvc.metadata.deletionTimestamp || pvc.status?.phase === 'Bound') continue;
+        const pv: KubeObject = {
+          apiVersion: 'v1',
+          kind: 'PersistentVolume',
+          metadata: { name: `pv-${pvc.metadata.uid}`, annotations: { [PROVISIONED_BY]: PROVISIONER } },
+          spec: {
+            capacity: { storage: pvc.spec.resources?.requests?.storage ?? '1Gi' },
+            accessModes: pvc.spec.accessModes?.length ? pvc.spec.accessModes : ['ReadWriteOnce'],
+            persistentVolumeReclaimPolicy: 'Delete',
+            storageClassName: pvc.spec.storageClassName ?? '',
+            volumeMode: pvc.spec.volumeMode ?? 'Filesystem',
+            hostPath: { path: `/tmp/fsa-simulated-volumes/${pvc.metadata.uid}`, type: '' },
+            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
+          },
+        };
+        try {
+          await client.create(pv);
+          log(`[volume-simulator] provisioned ${pv.metadata.name} for ${pvc.metadata.namespace}/${pvc.metadata.name}`);
+        } catch (err) {
+          if (!(err instanceof KubeApiError && err.status === 409)) throw err;
+        }
+      }
+      const pvs = await client.list<Pv>({ apiVersion: 'v1', kind: 'PersistentVolume' });
+      for (const pv of pvs) {
+        if (pv.metadata.annotations?.[PROVISIONED_BY] !== PROVISIONER || pv.metadata.deletionTimestamp) continue;
+        if (pv.status?.phase === 'Released' || pv.status?.phase === 'Failed') await client.delete(pv);
+      }
+    },
+    log,
+  );
+}

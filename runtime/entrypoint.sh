@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Container entrypoint of the runtime image: serves a login shell over ttyd on port 7681.
+# ttyd requires HTTP basic auth (user:$TTYD_ACCESS_TOKEN); only the web server's terminal
+# proxy knows the token, so the browser never talks to ttyd directly.
+set -euo pipefail
+
+if [[ -z "${TTYD_ACCESS_TOKEN:-}" ]]; then
+  echo "entrypoint: TTYD_ACCESS_TOKEN is not set; refusing to start an unauthenticated terminal." >&2
+  echo "entrypoint: set TTYD_ACCESS_TOKEN in the pod environment (the platform generates it per sandbox)." >&2
+  exit 64
+fi
+
+# ttyd is looked up on PATH (/usr/local/bin in the image; a stub in runtime tests).
+STARTUP_SCRIPT=/usr/local/bin/ttyd-startup.sh
+TTYD_PORT=7681
+
+THEME='{"background":"#1e1e1e","foreground":"#d4d4d4","cursor":"#aeafad","selectionBackground":"#264f78","black":"#000000","red":"#cd3131","green":"#0dbc79","yellow":"#e5e510","blue":"#2472c8","magenta":"#bc3fbc","cyan":"#11a8cd","white":"#e5e5e5"}'
+
+# -p port; -W writable terminal; -a URL query ?arg=<session id> is passed to the startup
+# script; -c basic auth credential (ttyd also expects it, base64, as the AuthToken of the
+# first WebSocket message); -T terminal type; -t client options (theme, font).
+exec ttyd \
+  -p "$TTYD_PORT" \
+  -W \
+  -a \
+  -c "user:${TTYD_ACCESS_TOKEN}" \
+  -T xterm-256color \
+  -t "theme=${THEME}" \
+  -t fontSize=14 \
+  -t "fontFamily=Menlo, Consolas, 'DejaVu Sans Mono', monospace" \
+  -t disableLeaveAlert=true \
+  "$STARTUP_SCRIPT"

@@ -1,0 +1,146 @@
+// Runtime image scripts: shellcheck-clean, and entrypoint.sh / ttyd-startup.sh / .bashrc
+// behave as the sandbox needs (run against stubs, since ttyd and claude are not installed here).
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SCRIPTS = ['entrypoint.sh', 'ttyd-startup.sh', 'build.sh', '.bashrc'];
+
+let tmp: string;
+beforeAll(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'fsa-runtime-'));
+});
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+
+function stub(dir: string, name: string, body: string): void {
+  const file = path.join(dir, name);
+  writeFileSync(file, `#!/usr/bin/env bash\n${body}\n`);
+  chmodSync(file, 0o755);
+}
+
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...extra };
+}
+
+describe('shellcheck', () => {
+  it.each(SCRIPTS)('%s passes shellcheck', (script) => {
+    const which = spawnSync('shellcheck', ['--version']);
+    if (which.error) {
+      throw new Error('shellcheck is not installed: run `apt-get install -y shellcheck` (scripts/test.sh does this)');
+    }
+    const r = spawnSync('shellcheck', ['--shell=bash', '--severity=style', path.join(here, script)], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('entrypoint.sh', () => {
+  let bin: string;
+  let argvFile: string;
+  beforeAll(() => {
+    bin = mkdtempSync(path.join(tmp, 'bin-'));
+    argvFile = path.join(tmp, 'ttyd-argv');
+    // Records its arguments NUL-separated, so values with spaces survive intact.
+    stub(bin, 'ttyd', 'printf "%s\\0" "$@" > "$ARGV_FILE"');
+  });
+
+  it('execs ttyd with basic auth, writable, url args, port 7681, xterm-256color, a theme and the startup script', () => {
+    const r = spawnSync('bash', [path.join(here, 'entrypoint.sh')], {
+      env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, TTYD_ACCESS_TOKEN: 's3cr3t-Token_x', ARGV_FILE: argvFile }),
+      encoding: 'utf8',
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const argv = readFileSync(argvFile, 'utf8').split('\0').slice(0, -1);
+
+    const valueOf = (flag: string) => argv[argv.indexOf(flag) + 1];
+    expect(valueOf('-c')).toBe('user:s3cr3t-Token_x');
+    expect(valueOf('-p')).toBe('7681');
+    expect(valueOf('-T')).toBe('xterm-256color');
+    expect(argv).toContain('-W');
+    expect(argv).toContain('-a');
+
+    const clientOptions = argv.filter((_, i) => argv[i - 1] === '-t');
+    const theme = clientOptions.find((o) => o.startsWith('theme='));
+    expect(theme).toBeDefined();
+    expect(JSON.parse(theme!.slice('theme='.length))).toMatchObject({ background: expect.stringMatching(/^#/) });
+    expect(clientOptions).toContain('fontSize=14');
+
+    // The command ttyd runs comes last, after every option.
+    expect(argv[argv.length - 1]).toBe('/usr/local/bin/ttyd-startup.sh');
+  });
+
+  it.each([
+    ['unset', {}],
+    ['empty', { TTYD_ACCESS_TOKEN: '' }],
+  ])('exits non-zero with a clear message when TTYD_ACCESS_TOKEN is %s', (_label, env) => {
+    rmSync(argvFile, { force: true });
+    const r = spawnSync('bash', [path.join(here, 'entrypoint.sh')], {
+      env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, ARGV_FILE: argvFile, ...env }),
+      encoding: 'utf8',
+    });
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toMatch(/TTYD_ACCESS_TOKEN is not set/);
+    expect(existsSync(argvFile)).toBe(false); // ttyd never started
+  });
+});
+
+describe('ttyd-startup.sh', () => {
+  function runStartup(arg: string, stdin: string) {
+    const home = mkdtempSync(path.join(tmp, 'home-'));
+    return spawnSync('bash', [path.join(here, 'ttyd-startup.sh'), arg], {
+      env: cleanEnv({ HOME: home, PROJECT_NAME: 'demo-shop' }),
+      input: stdin,
+      encoding: 'utf8',
+    });
+  }
+
+  it('records the login shell PID for the session and prints a welcome line', () => {
+    const id = `jest${process.pid}${Date.now()}`;
+    const file = `/tmp/.terminal-session-${id}`;
+    try {
+      // The script execs bash -l, which reads this from stdin: its $$ is the recorded PID.
+      const r = runStartup(id, 'echo "SHELL_PID=$$"; shopt -q login_shell && echo LOGIN\n');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toMatch(/^Welcome to demo-shop/);
+      const shellPid = /SHELL_PID=(\d+)/.exec(r.stdout)?.[1];
+      expect(shellPid).toBeDefined();
+      expect(readFileSync(file, 'utf8').trim()).toBe(shellPid);
+      expect(r.stdout).toContain('LOGIN');
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  it('falls back to the default session for an id that is not a plain token (it lands in a file name)', () => {
+    const r = runStartup('../../etc/evil', 'exit 0\n');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('terminal session default');
+  });
+});
+
+describe('.bashrc', () => {
+  it('shows the project name in the prompt and starts the AI CLI once per pod, not on every reconnect', () => {
+    const bin = mkdtempSync(path.join(tmp, 'bin-'));
+    const calls = path.join(tmp, 'claude-calls');
+    const marker = path.join(tmp, 'ai-cli-started'); // stands in for /tmp of one pod
+    stub(bin, 'claude', `echo started >> "${calls}"`);
+
+    const shell = () =>
+      spawnSync('bash', ['--rcfile', path.join(here, '.bashrc'), '-i'], {
+        env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: tmp, PROJECT_NAME: 'demo-shop', FSA_AI_CLI_MARKER: marker }),
+        input: 'exit 0\n',
+        encoding: 'utf8',
+      });
+
+    const first = shell();
+    expect(first.status).toBe(0);
+    expect(first.stderr).toContain('demo-shop'); // interactive bash prints PS1 on stderr
+    const second = shell(); // a reconnect in the same pod
+    expect(second.status).toBe(0);
+    expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['started']);
+  });
+});

@@ -1,0 +1,170 @@
+// Fake lifecycle activities over an in-memory stand-in for Kubernetes, for workflow and
+// web tests that must not depend on a cluster. They reproduce what the workflow has to
+// cope with: slow readiness, transient and permanent errors, and deletion mid-creation.
+// recordStatus writes the real projection when a database is given.
+import { ApplicationFailure } from '@temporalio/common';
+import { createStatusProjection } from '../activities/status-projection';
+import type { LifecycleActivities } from '../activities/types';
+import type { ProjectRef, ProjectStatusView } from '../common/lifecycle';
+import { databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet } from '../common/status';
+import type { Db } from '../server/db';
+
+type Method = keyof LifecycleActivities;
+
+interface FakeObject {
+  replicas: number;
+  /** When the current replicas become real (ready, or gone when 0). */
+  settlesAt: number;
+  /** The env the pod runs with (JSON), as applied by ensureSandbox. */
+  env: string;
+  deletedAt?: number;
+}
+
+export interface FakeActivitiesOptions {
+  /** Time a new or restarted resource needs to become ready. */
+  sandboxReadyMs?: number;
+  databaseReadyMs?: number;
+  stopMs?: number;
+  deleteMs?: number;
+  db?: Db;
+  now?: () => number;
+}
+
+export type Failure = 'transient' | { type: string; message: string } | 'hang';
+
+export class FakeKubernetes {
+  readonly sandboxes = new Map<string, FakeObject>();
+  readonly databases = new Map<string, FakeObject>();
+  readonly calls: { method: Method; projectId: string; at: number }[] = [];
+  readonly recorded: ProjectStatusView[] = [];
+  private readonly failures = new Map<Method, Failure[]>();
+  readonly neverReady = new Set<string>();
+  /** Stand-in for the project's Environment rows, read by ensureSandbox. */
+  readonly env = new Map<string, Record<string, string>>();
+
+  constructor(readonly opts: FakeActivitiesOptions = {}) {}
+
+  now() {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  /** The next `count` calls of `method` fail this way. */
+  failNext(method: Method, failure: Failure, count = 1) {
+    const q = this.failures.get(method) ?? [];
+    for (let i = 0; i < count; i++) q.push(failure);
+    this.failures.set(method, q);
+  }
+
+  /** The project's sandbox never becomes ready (to exercise deadlines). */
+  neverBecomeReady(projectId: string) {
+    this.neverReady.add(projectId);
+  }
+
+  callsOf(method: Method, projectId?: string) {
+    return this.calls.filter((c) => c.method === method && (!projectId || c.projectId === projectId));
+  }
+
+  async enter(method: Method, ref: { projectId: string }) {
+    this.calls.push({ method, projectId: ref.projectId, at: this.now() });
+    const f = this.failures.get(method)?.shift();
+    if (!f) return;
+    if (f === 'transient') throw new Error(`simulated transient failure of ${method} (HTTP 503)`);
+    if (f === 'hang') return new Promise<never>(() => undefined);
+    throw ApplicationFailure.nonRetryable(f.message, f.type);
+  }
+
+  scale(map: Map<string, FakeObject>, id: string, replicas: number, readyMs: number) {
+    const o = map.get(id);
+    if (!o || o.deletedAt !== undefined) return;
+    if (o.replicas !== replicas) map.set(id, { ...o, replicas, settlesAt: this.now() + readyMs });
+  }
+
+  ensure(map: Map<string, FakeObject>, id: string, readyMs: number, env: string) {
+    const o = map.get(id);
+    if (o && o.deletedAt === undefined && o.replicas === 1 && o.env === env) return;
+    map.set(id, { replicas: 1, settlesAt: this.now() + readyMs, env });
+  }
+
+  present(map: Map<string, FakeObject>, id: string): FakeObject | undefined {
+    const o = map.get(id);
+    if (o?.deletedAt !== undefined && this.now() >= o.deletedAt) {
+      map.delete(id);
+      return undefined;
+    }
+    return o;
+  }
+}
+
+export function createFakeActivities(opts: FakeActivitiesOptions = {}): { activities: LifecycleActivities; fake: FakeKubernetes } {
+  const fake = new FakeKubernetes(opts);
+  const sandboxReadyMs = opts.sandboxReadyMs ?? 300;
+  const databaseReadyMs = opts.databaseReadyMs ?? 300;
+  const stopMs = opts.stopMs ?? 200;
+  const deleteMs = opts.deleteMs ?? 200;
+  const projection = opts.db ? createStatusProjection(opts.db) : undefined;
+
+  const activities: LifecycleActivities = {
+    async ensureDatabase(ref: ProjectRef) {
+      await fake.enter('ensureDatabase', ref);
+      fake.ensure(fake.databases, ref.projectId, databaseReadyMs, '');
+    },
+    async scaleDatabase(ref, replicas) {
+      await fake.enter('scaleDatabase', ref);
+      fake.scale(fake.databases, ref.projectId, replicas, replicas === 0 ? stopMs : databaseReadyMs);
+    },
+    async observeDatabase(ref) {
+      await fake.enter('observeDatabase', ref);
+      const o = fake.present(fake.databases, ref.projectId);
+      if (!o) return { status: 'TERMINATED' };
+      const settled = fake.now() >= o.settlesAt;
+      const phase = o.deletedAt !== undefined ? 'Deleting' : o.replicas === 0 ? (settled ? 'Stopped' : 'Stopping') : settled ? 'Running' : 'Creating';
+      const status = databaseStatusFromClusterPhase(phase, o.replicas);
+      return { status, host: status === 'RUNNING' ? `${ref.k8sName}-db-postgresql` : undefined, port: status === 'RUNNING' ? 5432 : undefined, reason: `cluster phase ${phase}` };
+    },
+    async ensureSandbox(ref) {
+      await fake.enter('ensureSandbox', ref);
+      // The env is read at ensure time, as the real activity reads the Environment rows.
+      fake.ensure(fake.sandboxes, ref.projectId, sandboxReadyMs, JSON.stringify(fake.env.get(ref.projectId) ?? {}));
+    },
+    async ensureSandboxNetwork(ref) {
+      await fake.enter('ensureSandboxNetwork', ref);
+      return { publicUrl: `https://${ref.k8sName}-app.sandbox.test`, ttydUrl: `https://${ref.k8sName}-ttyd.sandbox.test` };
+    },
+    async scaleSandbox(ref, replicas) {
+      await fake.enter('scaleSandbox', ref);
+      fake.scale(fake.sandboxes, ref.projectId, replicas, replicas === 0 ? stopMs : sandboxReadyMs);
+    },
+    async observeSandbox(ref) {
+      await fake.enter('observeSandbox', ref);
+      const o = fake.present(fake.sandboxes, ref.projectId);
+      const urls = o ? { publicUrl: `https://${ref.k8sName}-app.sandbox.test`, ttydUrl: `https://${ref.k8sName}-ttyd.sandbox.test` } : { publicUrl: null, ttydUrl: null };
+      if (!o) return { status: 'TERMINATED', ...urls };
+      const settled = fake.now() >= o.settlesAt && !fake.neverReady.has(ref.projectId);
+      const ready = o.replicas === 1 && settled ? 1 : 0;
+      const status = sandboxStatusFromStatefulSet({
+        exists: true,
+        specReplicas: o.replicas,
+        readyReplicas: ready,
+        currentReplicas: ready,
+        updatedReplicas: ready,
+        podCount: o.replicas === 0 ? (settled ? 0 : 1) : 1,
+        generationObserved: true,
+      });
+      return { status, ...urls, reason: ready ? undefined : 'pod not ready: readiness probe on ttyd failing' };
+    },
+    async deleteProjectResources(ref) {
+      await fake.enter('deleteProjectResources', ref);
+      const at = fake.now() + deleteMs;
+      for (const map of [fake.sandboxes, fake.databases]) {
+        const o = map.get(ref.projectId);
+        if (o && o.deletedAt === undefined) map.set(ref.projectId, { ...o, deletedAt: at });
+      }
+    },
+    async recordStatus(view) {
+      await fake.enter('recordStatus', view);
+      fake.recorded.push(view);
+      await projection?.recordStatus(view);
+    },
+  };
+  return { activities, fake };
+}

@@ -1,0 +1,157 @@
+// Full project lifecycles through Temporal (the real dev server) with the real Kubernetes
+// activities against the local control plane: create -> RUNNING -> stop -> STOPPED ->
+// start -> RUNNING -> env change -> delete -> TERMINATED with no labelled object left.
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import type { WorkflowHandle } from '@temporalio/client';
+import { createKubernetesActivities } from '../activities/kubernetes';
+import { KubeClient, loadKubeConfig, type KubeObject } from '../activities/kubernetes/kube-client';
+import { userNamespace } from '../activities/kubernetes/user-clients';
+import { createStatusProjection } from '../activities/status-projection';
+import { WORKFLOW_TYPE, type LifecycleInput } from '../common/lifecycle';
+import { LABELS, projectResourceName, resourceNames, workflowIdForProject } from '../common/names';
+import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
+import { RUNTIME_IMAGE } from '../common/versions';
+import { createMigratedDatabase } from '../scripts/services/postgres';
+import { createCipher } from '../server/crypto';
+import { createDb, type Db } from '../server/db';
+import { createLogger } from '../server/logger';
+import { deleteSignal, environmentChangedSignal, startSignal, stopSignal } from '../workflows/messages';
+import { createHarness, FAST_TIMINGS, isStatus, waitForStatus, type Harness } from './lifecycle-harness';
+
+const cipher = createCipher(randomBytes(32));
+const adminKubeconfig = fs.readFileSync(process.env.TEST_KUBECONFIG!, 'utf8');
+const admin = new KubeClient(loadKubeConfig(adminKubeconfig));
+
+let harness: Harness;
+let database: { url: string; drop(): Promise<void> };
+let db: Db;
+
+beforeAll(async () => {
+  database = await createMigratedDatabase(process.env.TEST_DATABASE_URL!, 'fsa_k8slc');
+  db = createDb(database.url, { max: 4 });
+  harness = await createHarness();
+  const kubernetes = createKubernetesActivities({
+    db,
+    cipher,
+    clusterDomain: 'sandbox.test',
+    adminKubeconfig,
+    logger: createLogger('k8s-lifecycle-test', 'silent'),
+  });
+  await harness.startWorker({ ...kubernetes, ...createStatusProjection(db) });
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await db?.$disconnect();
+  await database?.drop();
+});
+
+type Any = KubeObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function poll<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: T | undefined;
+  while (Date.now() < deadline) {
+    last = await fn();
+    if (ok(last)) return last;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
+}
+
+const podEnv = (pod: Any) => Object.fromEntries((pod.spec.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+
+async function labelled(ns: string, projectId: string): Promise<string[]> {
+  const kinds = [
+    ['apps/v1', 'StatefulSet'],
+    ['apps.kubeblocks.io/v1alpha1', 'Cluster'],
+    ['networking.k8s.io/v1', 'Ingress'],
+    ['v1', 'Service'],
+    ['rbac.authorization.k8s.io/v1', 'Role'],
+    ['rbac.authorization.k8s.io/v1', 'RoleBinding'],
+    ['v1', 'ServiceAccount'],
+    ['v1', 'Secret'],
+    ['v1', 'Pod'],
+    ['v1', 'PersistentVolumeClaim'],
+  ] as const;
+  const out: string[] = [];
+  for (const [apiVersion, kind] of kinds) {
+    const items = await admin.list({ apiVersion, kind, namespace: ns }, { labelSelector: `${LABELS.projectId}=${projectId}` });
+    out.push(...items.map((i) => `${kind}/${i.metadata.name}`));
+  }
+  return out;
+}
+
+it('create -> RUNNING -> stop -> STOPPED -> start -> RUNNING -> env change -> delete -> TERMINATED', async () => {
+  const user = await db.user.create({ data: { name: 'lifecycle' } });
+  const name = 'Lifecycle App';
+  const k8sName = projectResourceName(name, Math.random);
+  const project = await db.project.create({
+    data: {
+      name,
+      userId: user.id,
+      k8sName,
+      sandboxes: { create: { sandboxName: k8sName, ttydAccessToken: cipher.encrypt('tty-token'), runtimeImage: RUNTIME_IMAGE } },
+      databases: { create: { name: resourceNames(k8sName).cluster } },
+      environments: { create: [{ key: 'KEEP', value: 'v1' }, { key: 'DROP', value: 'x' }] },
+    },
+  });
+  const ns = userNamespace(user.id);
+  const names = resourceNames(k8sName);
+  const input: LifecycleInput = { projectId: project.id, ownerId: user.id, projectName: name, k8sName, desired: 'RUNNING', timings: FAST_TIMINGS };
+  const handle: WorkflowHandle = await harness.env.client.workflow.start(WORKFLOW_TYPE, {
+    taskQueue: harness.taskQueue,
+    workflowId: workflowIdForProject(project.id),
+    args: [input],
+    typedSearchAttributes: [
+      { key: ProjectStatusKey, value: 'CREATING' },
+      { key: ProjectOwnerKey, value: user.id },
+      { key: ProjectNameKey, value: name },
+    ],
+  });
+  const pod = () => admin.get<Any>({ apiVersion: 'v1', kind: 'Pod', name: `${names.statefulSet}-0`, namespace: ns });
+
+  // create -> RUNNING: pod Ready, Cluster Running, credentials injected as DATABASE_URL.
+  const running = await waitForStatus(handle, isStatus('RUNNING'), 90_000);
+  expect(running.sandbox.publicUrl).toMatch(/^https:\/\/[a-z0-9]{12}\.sandbox\.test$/);
+  expect(running.database).toMatchObject({ status: 'RUNNING', port: 5432 });
+  const p1 = (await pod())!;
+  expect(p1.status.conditions.find((c: { type: string }) => c.type === 'Ready').status).toBe('True');
+  const cluster = await admin.get<Any>({ apiVersion: 'apps.kubeblocks.io/v1alpha1', kind: 'Cluster', name: names.cluster, namespace: ns });
+  expect(cluster!.status.phase).toBe('Running');
+  const secret = (await admin.get<Any>({ apiVersion: 'v1', kind: 'Secret', name: names.clusterCredentialSecret, namespace: ns }))!;
+  const password = Buffer.from(secret.data.password, 'base64').toString('utf8');
+  expect(podEnv(p1).DATABASE_URL).toContain(`:${password}@${running.database!.host}:5432/`);
+  expect(podEnv(p1)).toMatchObject({ KEEP: 'v1', DROP: 'x', PROJECT_NAME: name, TTYD_ACCESS_TOKEN: 'tty-token' });
+  expect((await db.project.findUniqueOrThrow({ where: { id: project.id } })).status).toBe('RUNNING');
+
+  // stop -> STOPPED, no pods.
+  await handle.signal(stopSignal);
+  await waitForStatus(handle, isStatus('STOPPED'), 60_000);
+  expect(await admin.list({ apiVersion: 'v1', kind: 'Pod', namespace: ns }, { labelSelector: `${LABELS.projectId}=${project.id}` })).toEqual([]);
+
+  // start -> RUNNING again.
+  await handle.signal(startSignal);
+  await waitForStatus(handle, isStatus('RUNNING'), 90_000);
+  const p2 = (await poll('a Ready pod', pod, (p) => !!p && !p.metadata.deletionTimestamp))!;
+
+  // env change: the pod is rolled with the new value, the deleted key is gone.
+  await db.environment.deleteMany({ where: { projectId: project.id, key: 'DROP' } });
+  await db.environment.update({ where: { projectId_key: { projectId: project.id, key: 'KEEP' } }, data: { value: 'v2' } });
+  await handle.signal(environmentChangedSignal);
+  const p3 = await poll(
+    'the rolled pod with the new env',
+    pod,
+    (p) => !!p && p.metadata.uid !== p2.metadata.uid && !p.metadata.deletionTimestamp && podEnv(p).KEEP === 'v2',
+    90_000,
+  );
+  expect(podEnv(p3!)).not.toHaveProperty('DROP');
+  await waitForStatus(handle, (v) => v.status === 'RUNNING' && v.stages.every((s) => s.state === 'done'), 90_000);
+
+  // delete -> TERMINATED, nothing labelled with the project is left.
+  await handle.signal(deleteSignal);
+  const final = await handle.result();
+  expect(final.status).toBe('TERMINATED');
+  expect(await poll('no labelled object left', () => labelled(ns, project.id), (l) => l.length === 0)).toEqual([]);
+});

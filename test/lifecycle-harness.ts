@@ -1,0 +1,99 @@
+// Runs projectLifecycle on the real Temporal dev server of the test run, with a worker
+// in this process. Each harness uses its own task queue so test files do not interfere.
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import type { WorkflowHandle } from '@temporalio/client';
+import type { LifecycleActivities } from '../activities/types';
+import { WORKFLOW_TYPE, type LifecycleInput, type LifecycleTimings, type ProjectStatusView } from '../common/lifecycle';
+import { projectResourceName, workflowIdForProject } from '../common/names';
+import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
+import { createLifecycleWorker } from '../worker/create-worker';
+import { statusQuery } from '../workflows/messages';
+
+/** Short backoff so tests spend milliseconds, not seconds, between observations. */
+export const FAST_TIMINGS: Partial<LifecycleTimings> = { initialBackoffMs: 100, maxBackoffMs: 400 };
+
+export interface Harness {
+  env: TestWorkflowEnvironment;
+  taskQueue: string;
+  startWorker(activities: LifecycleActivities): Promise<RunningWorker>;
+  startProject(opts?: { projectId?: string; name?: string; ownerId?: string; timings?: Partial<LifecycleTimings> }): Promise<WorkflowHandle>;
+  close(): Promise<void>;
+}
+
+export interface RunningWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+let seq = 0;
+
+export async function createHarness(address = process.env.TEST_TEMPORAL_ADDRESS): Promise<Harness> {
+  if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: run through jest (test/global-setup.mjs)');
+  const env = await TestWorkflowEnvironment.createFromExistingServer({ address });
+  const taskQueue = `lifecycle-test-${process.pid}-${Date.now().toString(36)}-${seq++}`;
+  const workers: RunningWorker[] = [];
+  return {
+    env,
+    taskQueue,
+    async startWorker(activities) {
+      const worker = await createLifecycleWorker({ connection: env.nativeConnection, taskQueue, activities, shutdownGraceTime: '1s' });
+      const running = worker.run();
+      const handle: RunningWorker = {
+        worker,
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+        },
+      };
+      workers.push(handle);
+      return handle;
+    },
+    async startProject(opts = {}) {
+      const projectId = opts.projectId ?? `p${Date.now().toString(36)}${seq++}`;
+      const name = opts.name ?? 'My Project';
+      const ownerId = opts.ownerId ?? 'user-1';
+      const input: LifecycleInput = {
+        projectId,
+        ownerId,
+        projectName: name,
+        k8sName: projectResourceName(name, Math.random),
+        desired: 'RUNNING',
+        timings: { ...FAST_TIMINGS, ...opts.timings },
+      };
+      return env.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue,
+        workflowId: workflowIdForProject(projectId),
+        args: [input],
+        typedSearchAttributes: [
+          { key: ProjectStatusKey, value: 'CREATING' },
+          { key: ProjectOwnerKey, value: ownerId },
+          { key: ProjectNameKey, value: name },
+        ],
+        memo: { projectName: name, ownerId },
+      });
+    },
+    async close() {
+      await Promise.all(workers.map((w) => w.stop()));
+      await env.teardown();
+    },
+  };
+}
+
+/** Polls the status query until `pred` holds; fails with the last status seen. */
+export async function waitForStatus(
+  handle: WorkflowHandle,
+  pred: (v: ProjectStatusView) => boolean,
+  timeoutMs = 30_000,
+): Promise<ProjectStatusView> {
+  const deadline = Date.now() + timeoutMs;
+  let last: ProjectStatusView | undefined;
+  while (Date.now() < deadline) {
+    last = await handle.query(statusQuery);
+    if (pred(last)) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`status condition not met within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`);
+}
+
+export const isStatus = (status: ProjectStatusView['status']) => (v: ProjectStatusView) => v.status === status;

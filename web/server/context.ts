@@ -1,0 +1,46 @@
+// What the web's services need, built once per process (or per test) from injected deps.
+import type { Client } from '@temporalio/client';
+import type { LifecycleTimings } from '../../common/lifecycle';
+import type { Config } from '../../server/config';
+import { createCipher, type Cipher } from '../../server/crypto';
+import type { Db } from '../../server/db';
+import type { Logger } from '../../server/logger';
+import { encryptionKey } from '../../server/secrets';
+
+export interface AppDeps {
+  config: Config;
+  db: Db;
+  temporalClient: Client;
+  logger: Logger;
+}
+
+export interface ServiceContext {
+  config: Config;
+  db: Db;
+  temporal: Client;
+  cipher: Cipher;
+  logger: Logger;
+  /** Task queue the lifecycle workflows run on (config, so tests can isolate workers). */
+  taskQueue: string;
+  /** Time budget for a status query before falling back to the projection rows. */
+  queryTimeoutMs: number;
+  /** Time budget for reaching a user's Kubernetes API server when validating a kubeconfig. */
+  kubeconfigTimeoutMs: number;
+  /** Deadlines/backoff passed to new lifecycles (config deadlines; tests shorten backoff). */
+  timings: Partial<LifecycleTimings>;
+}
+
+export function createServiceContext(deps: AppDeps, overrides: Partial<ServiceContext> = {}): ServiceContext {
+  return {
+    config: deps.config,
+    db: deps.db,
+    temporal: deps.temporalClient,
+    logger: deps.logger,
+    cipher: createCipher(encryptionKey(deps.config)),
+    taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
+    queryTimeoutMs: 3_000,
+    kubeconfigTimeoutMs: 5_000,
+    timings: { sandboxDeadlineMs: deps.config.SANDBOX_DEADLINE_MS, databaseDeadlineMs: deps.config.DATABASE_DEADLINE_MS },
+    ...overrides,
+  };
+}

@@ -1,0 +1,160 @@
+// The JSON API (DESIGN.md "HTTP contract"): thin transport over the services. Every
+// project route goes through findOwnedProject (another user's project is a 404).
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { AuthKit, AuthedUser } from '../auth';
+import type { ServiceContext } from '../context';
+import type { StatusHub } from '../events';
+import { createEnvironmentVariable, deleteEnvironmentVariable, listEnvironment, updateEnvironmentVariable } from '../services/environment.server';
+import { createProject, findOwnedProject, getProject, listProjects, projectStatus, signalProject, type ProjectAction } from '../services/projects.server';
+import { getSettings, saveAnthropic, saveKubeconfig } from '../services/settings.server';
+import { createToken, listTokens, revokeToken } from '../services/tokens.server';
+import { findUser } from '../services/users.server';
+import { ApiError, errorHandler, sendError } from './errors';
+
+export const BODY_LIMIT = '100kb';
+const HEARTBEAT_MS = 15_000;
+
+type Handler = (req: Request, res: Response, user: AuthedUser) => Promise<unknown>;
+
+const userOf = (res: Response) => res.locals.user as AuthedUser;
+
+/** Wraps an async handler: JSON result with `status`, errors to the error handler. */
+const json =
+  (status: number, fn: Handler): RequestHandler =>
+  (req, res, next) => {
+    fn(req, res, userOf(res)).then((body) => res.status(status).json(body), next);
+  };
+
+const param = (req: Request, name: string) => String(req.params[name] ?? '');
+
+/** Cross-site requests carrying a session cookie are refused (CSRF); tokens are not cookies. */
+export function sameOriginCheck(req: Request, via: AuthedUser['via'] | undefined): ApiError | null {
+  if (via !== 'session' || ['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return null;
+  if (req.headers['sec-fetch-site'] === 'cross-site') return new ApiError('forbidden', 'cross-site request refused; call the API from this site or use an API token');
+  const origin = req.headers.origin;
+  if (origin && origin !== 'null') {
+    let host: string;
+    try {
+      host = new URL(origin).host;
+    } catch {
+      return new ApiError('forbidden', 'Origin header is not a URL');
+    }
+    if (host !== req.headers.host) return new ApiError('forbidden', 'cross-site request refused; call the API from this site or use an API token');
+  } else if (origin === 'null') {
+    return new ApiError('forbidden', 'cross-site request refused (Origin: null)');
+  }
+  return null;
+}
+
+export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusHub): express.Router {
+  const r = express.Router();
+  r.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
+
+  r.use((req: Request, res: Response, next: NextFunction) => {
+    auth.authenticate(req).then((user) => {
+      if (!user) {
+        return sendError(
+          res,
+          new ApiError('unauthenticated', 'not signed in: sign in through /auth (GET /auth/csrf, POST /auth/callback/password) or send Authorization: Bearer <api token>'),
+        );
+      }
+      const denied = sameOriginCheck(req, user.via);
+      if (denied) return sendError(res, denied);
+      res.locals.user = user;
+      next();
+    }, next);
+  });
+
+  r.get('/user', json(200, async (_req, _res, u) => ({ ...(await findUser(ctx, u.userId)), settings: await getSettings(ctx, u.userId) })));
+  r.put('/user/kubeconfig', json(200, (req, _res, u) => saveKubeconfig(ctx, u.userId, req.body)));
+  r.put('/user/anthropic', json(200, (req, _res, u) => saveAnthropic(ctx, u.userId, req.body)));
+
+  r.post('/tokens', json(201, (req, _res, u) => createToken(ctx, u.userId, req.body)));
+  r.get('/tokens', json(200, (_req, _res, u) => listTokens(ctx, u.userId)));
+  r.delete('/tokens/:id', json(200, (req, _res, u) => revokeToken(ctx, u.userId, param(req, 'id'))));
+
+  r.get('/projects', json(200, (_req, _res, u) => listProjects(ctx, u.userId)));
+  r.post('/projects', json(202, (req, _res, u) => createProject(ctx, u.userId, req.body)));
+  r.get('/projects/:id', json(200, (req, _res, u) => getProject(ctx, u.userId, param(req, 'id'))));
+  for (const action of ['start', 'stop', 'delete'] as ProjectAction[]) {
+    r.post(`/projects/:id/${action}`, json(202, (req, _res, u) => signalProject(ctx, u.userId, param(req, 'id'), action)));
+  }
+  r.delete('/projects/:id', json(202, (req, _res, u) => signalProject(ctx, u.userId, param(req, 'id'), 'delete')));
+
+  r.get('/projects/:id/environment', json(200, (req, _res, u) => listEnvironment(ctx, u.userId, param(req, 'id'))));
+  r.post('/projects/:id/environment', json(201, (req, _res, u) => createEnvironmentVariable(ctx, u.userId, param(req, 'id'), req.body)));
+  r.put('/projects/:id/environment/:envId', json(200, (req, _res, u) => updateEnvironmentVariable(ctx, u.userId, param(req, 'id'), param(req, 'envId'), req.body)));
+  r.delete('/projects/:id/environment/:envId', json(200, (req, _res, u) => deleteEnvironmentVariable(ctx, u.userId, param(req, 'id'), param(req, 'envId'))));
+
+  r.get('/projects/:id/events', (req, res, next) => {
+    const userId = userOf(res).userId;
+    const projectId = param(req, 'id');
+    findOwnedProject(ctx, userId, projectId).then(() => streamStatus(ctx, hub, req, res, userId, projectId), next);
+  });
+
+  r.use((req, res) => sendError(res, new ApiError('not_found', `no API route ${req.method} ${req.baseUrl}${req.path}; see DESIGN.md "HTTP contract"`)));
+  r.use(errorHandler(ctx.logger));
+  return r;
+}
+
+/** SSE: a snapshot on connect, then one whenever the project changes; heartbeats keep proxies open. */
+function streamStatus(ctx: ServiceContext, hub: StatusHub, req: Request, res: Response, userId: string, projectId: string) {
+  res.writeHead(200, {
+    'Content-Type': 'text/event-stream; charset=utf-8',
+    'Cache-Control': 'no-cache, no-transform',
+    Connection: 'keep-alive',
+    'X-Accel-Buffering': 'no',
+  });
+  res.write('retry: 3000\n\n');
+  res.flushHeaders?.();
+
+  let closed = false;
+  let last = '';
+  let running = false;
+  let again = false;
+  let seq = 0;
+
+  const end = () => {
+    if (closed) return;
+    closed = true;
+    unsubscribe();
+    clearInterval(heartbeat);
+    res.end();
+  };
+
+  const push = async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        const row = await ctx.db.project.findFirst({ where: { id: projectId, userId } });
+        // Gone: the lifecycle deleted it (TERMINATED); say so once and end the stream.
+        const view = row
+          ? await projectStatus(ctx, row as never)
+          : { id: projectId, status: 'TERMINATED', deleted: true, updatedAt: new Date().toISOString() };
+        if (closed) return;
+        const { updatedAt: _u, ...comparable } = view as { updatedAt?: string };
+        const key = JSON.stringify(comparable);
+        if (key !== last) {
+          last = key;
+          res.write(`id: ${++seq}\ndata: ${JSON.stringify(view)}\n\n`);
+        }
+        if (!row) return end();
+      } while (again && !closed);
+    } catch (err) {
+      ctx.logger.warn({ err: (err as Error).message, projectId }, 'status snapshot failed');
+    } finally {
+      running = false;
+    }
+  };
+
+  const unsubscribe = hub.subscribe(projectId, { changed: () => void push() });
+  const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
+  heartbeat.unref();
+  req.on('close', end);
+  void push();
+}

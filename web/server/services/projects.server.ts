@@ -1,0 +1,237 @@
+// Projects: create (rows in one transaction, then the lifecycle workflow), list, read
+// (status from the workflow's `status` query, projection rows as fallback) and the
+// start/stop/delete signals. Never calls Kubernetes: it writes rows, signals, answers.
+import { z } from 'zod';
+import {
+  SIGNALS,
+  STAGE_NAMES,
+  STATUS_QUERY,
+  WORKFLOW_TYPE,
+  type LifecycleInput,
+  type ProjectStatusView,
+  type Stage,
+} from '../../../common/lifecycle';
+import { projectResourceName, resourceNames, workflowIdForProject } from '../../../common/names';
+import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../../../common/search-attributes';
+import type { ProjectStatus, ResourceStatus } from '../../../common/status';
+import { RUNTIME_IMAGE } from '../../../common/versions';
+import { randomToken } from '../../../server/crypto';
+import type { ServiceContext } from '../context';
+import { ApiError, notFound, parseInput } from '../http/errors';
+import { listEnvironment, type EnvironmentDto } from './environment.server';
+import { isAlreadyStarted, isUniqueViolation, isWorkflowNotFound, withTimeout } from './temporal-errors';
+import { descriptionSchema, projectNameSchema } from './validation';
+
+export const createProjectSchema = z.strictObject(
+  {
+    name: projectNameSchema,
+    description: descriptionSchema.optional().nullable(),
+  },
+  { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}; send only name and description` : 'send a JSON object { "name": "...", "description"?: "..." }') },
+);
+
+export interface ProjectSummary {
+  id: string;
+  name: string;
+  description: string | null;
+  k8sName: string;
+  status: ProjectStatus;
+  lastError: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ProjectDto extends Omit<ProjectStatusView, 'projectId'> {
+  id: string;
+  name: string;
+  description: string | null;
+  k8sName: string;
+  createdAt: string;
+  /** Where the status came from: the live workflow or the projection rows. */
+  statusSource: 'workflow' | 'projection';
+  environment?: EnvironmentDto[];
+}
+
+type ProjectRow = {
+  id: string;
+  name: string;
+  description: string | null;
+  userId: string;
+  k8sName: string;
+  status: ProjectStatus;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+const summary = (p: ProjectRow): ProjectSummary => ({
+  id: p.id,
+  name: p.name,
+  description: p.description,
+  k8sName: p.k8sName,
+  status: p.status,
+  lastError: p.lastError,
+  createdAt: p.createdAt.toISOString(),
+  updatedAt: p.updatedAt.toISOString(),
+});
+
+/** The project if it belongs to the user; anyone else's (or none) is a 404. */
+export async function findOwnedProject(ctx: ServiceContext, userId: string, projectId: string): Promise<ProjectRow> {
+  if (typeof projectId !== 'string' || projectId.length === 0 || projectId.length > 64) throw notFound();
+  const p = await ctx.db.project.findFirst({ where: { id: projectId, userId } });
+  if (!p) throw notFound();
+  return p as ProjectRow;
+}
+
+export async function listProjects(ctx: ServiceContext, userId: string): Promise<ProjectSummary[]> {
+  const rows = await ctx.db.project.findMany({ where: { userId }, orderBy: { createdAt: 'desc' } });
+  return (rows as ProjectRow[]).map(summary);
+}
+
+export async function createProject(ctx: ServiceContext, userId: string, input: unknown): Promise<ProjectDto> {
+  const data = parseInput(createProjectSchema, input);
+  const description = data.description ? data.description : null;
+
+  const existing = await ctx.db.project.findFirst({ where: { userId, name: data.name }, select: { id: true } });
+  if (existing) throw new ApiError('conflict', `name: you already have a project named "${data.name}"; choose another name`);
+
+  // All rows or none; a k8sName collision (6 random letters) is retried once.
+  let project: ProjectRow | undefined;
+  for (let attempt = 0; !project; attempt++) {
+    const k8sName = projectResourceName(data.name, Math.random);
+    try {
+      project = (await ctx.db.$transaction(async (tx) => {
+        const p = await tx.project.create({ data: { name: data.name, description, userId, k8sName } });
+        await tx.sandbox.create({
+          data: { projectId: p.id, sandboxName: k8sName, ttydAccessToken: ctx.cipher.encrypt(randomToken()), runtimeImage: RUNTIME_IMAGE },
+        });
+        await tx.database.create({ data: { projectId: p.id, name: resourceNames(k8sName).cluster } });
+        return p;
+      })) as ProjectRow;
+    } catch (err) {
+      if (!isUniqueViolation(err)) throw err;
+      const dup = await ctx.db.project.findFirst({ where: { userId, name: data.name }, select: { id: true } });
+      if (dup || attempt >= 2) throw new ApiError('conflict', `name: you already have a project named "${data.name}"; choose another name`);
+    }
+  }
+
+  const args: LifecycleInput = {
+    projectId: project.id,
+    ownerId: userId,
+    k8sName: project.k8sName,
+    projectName: project.name,
+    desired: 'RUNNING',
+    timings: ctx.timings,
+  };
+  try {
+    await ctx.temporal.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: ctx.taskQueue,
+      workflowId: workflowIdForProject(project.id),
+      args: [args],
+      typedSearchAttributes: [
+        { key: ProjectStatusKey, value: 'CREATING' },
+        { key: ProjectOwnerKey, value: userId },
+        { key: ProjectNameKey, value: project.name },
+      ],
+      memo: { projectName: project.name, ownerId: userId },
+    });
+  } catch (err) {
+    if (!isAlreadyStarted(err)) {
+      ctx.logger.error({ err, projectId: project.id }, 'starting the lifecycle workflow failed; removing the project rows');
+      await ctx.db.project.deleteMany({ where: { id: project.id } });
+      throw new ApiError('unavailable', 'the lifecycle service (Temporal) is not reachable; nothing was created, try again shortly');
+    }
+  }
+  return { ...projectionView(project, null, null), environment: [] };
+}
+
+/** Status derived from the projection rows, for when the workflow cannot answer. */
+function projectionView(
+  p: ProjectRow,
+  sandbox: { status: ResourceStatus; publicUrl: string | null; ttydUrl: string | null } | null,
+  database: { status: ResourceStatus; host: string | null; port: number | null } | null,
+): ProjectDto {
+  const done = p.status === 'RUNNING';
+  const stages: Stage[] = STAGE_NAMES.map((name) => ({ name, state: done ? 'done' : p.status === 'ERROR' ? 'failed' : 'pending' }));
+  return {
+    id: p.id,
+    name: p.name,
+    description: p.description,
+    k8sName: p.k8sName,
+    createdAt: p.createdAt.toISOString(),
+    status: p.status,
+    desired: p.status === 'STOPPED' || p.status === 'STOPPING' ? 'STOPPED' : p.status === 'TERMINATING' ? 'TERMINATED' : 'RUNNING',
+    sandbox: { status: sandbox?.status ?? 'CREATING', publicUrl: sandbox?.publicUrl ?? null, ttydUrl: sandbox?.ttydUrl ?? null },
+    database: database ? { status: database.status, ...(database.host ? { host: database.host } : {}), ...(database.port ? { port: database.port } : {}) } : null,
+    stages,
+    lastError: p.lastError ? { message: p.lastError, at: p.updatedAt.toISOString() } : null,
+    updatedAt: p.updatedAt.toISOString(),
+    statusSource: 'projection',
+  };
+}
+
+async function fromProjection(ctx: ServiceContext, p: ProjectRow): Promise<ProjectDto> {
+  const [sandbox, database] = await Promise.all([
+    ctx.db.sandbox.findFirst({ where: { projectId: p.id }, select: { status: true, publicUrl: true, ttydUrl: true } }),
+    ctx.db.database.findFirst({ where: { projectId: p.id }, select: { status: true, host: true, port: true } }),
+  ]);
+  return projectionView(p, sandbox as never, database as never);
+}
+
+/** The live status (workflow query) merged with the project's rows. */
+export async function projectStatus(ctx: ServiceContext, p: ProjectRow): Promise<ProjectDto> {
+  const query = ctx.temporal.workflow
+    .getHandle(workflowIdForProject(p.id))
+    .query<ProjectStatusView>(STATUS_QUERY)
+    .then((v) => v as ProjectStatusView | null)
+    .catch((err) => {
+      if (!isWorkflowNotFound(err)) ctx.logger.warn({ err: (err as Error).message, projectId: p.id }, 'status query failed; using the projection');
+      return null;
+    });
+  const view = await withTimeout(query, ctx.queryTimeoutMs, () => null);
+  if (!view) return fromProjection(ctx, p);
+  const { projectId: _id, ...rest } = view;
+  return { ...rest, id: p.id, name: p.name, description: p.description, k8sName: p.k8sName, createdAt: p.createdAt.toISOString(), statusSource: 'workflow' };
+}
+
+export async function getProject(ctx: ServiceContext, userId: string, projectId: string): Promise<ProjectDto> {
+  const p = await findOwnedProject(ctx, userId, projectId);
+  const [view, environment] = await Promise.all([projectStatus(ctx, p), listEnvironment(ctx, userId, projectId, p)]);
+  return { ...view, environment };
+}
+
+export type ProjectAction = 'start' | 'stop' | 'delete';
+
+/** Sends the lifecycle signal; the workflow does the work. */
+export async function signalProject(ctx: ServiceContext, userId: string, projectId: string, action: ProjectAction): Promise<{ id: string; action: ProjectAction; accepted: true }> {
+  const p = await findOwnedProject(ctx, userId, projectId);
+  if (action !== 'delete' && p.status === 'TERMINATING') {
+    throw new ApiError('conflict', `project is being deleted; it cannot ${action}`);
+  }
+  try {
+    await ctx.temporal.workflow.getHandle(workflowIdForProject(p.id)).signal(SIGNALS[action]);
+  } catch (err) {
+    if (!isWorkflowNotFound(err)) {
+      ctx.logger.error({ err, projectId }, `signal ${action} failed`);
+      throw new ApiError('unavailable', 'the lifecycle service (Temporal) is not reachable; try again shortly');
+    }
+    // No lifecycle (it ended): deleting just removes the rows; anything else conflicts.
+    if (action !== 'delete') throw new ApiError('conflict', 'project has no running lifecycle; delete it and create it again');
+    await ctx.db.project.deleteMany({ where: { id: p.id } });
+  }
+  return { id: p.id, action, accepted: true };
+}
+
+/** Tells every lifecycle of the user that the environment changed (e.g. new Anthropic key). */
+export async function signalEnvironmentChanged(ctx: ServiceContext, projectIds: string[]): Promise<void> {
+  await Promise.all(
+    projectIds.map((id) =>
+      ctx.temporal.workflow
+        .getHandle(workflowIdForProject(id))
+        .signal(SIGNALS.environmentChanged)
+        .catch((err) => {
+          if (!isWorkflowNotFound(err)) ctx.logger.warn({ err: (err as Error).message, projectId: id }, 'environmentChanged signal failed');
+        }),
+    ),
+  );
+}

@@ -1,0 +1,43 @@
+// Builds the lifecycle worker. The workflow bundle is built once per process (or passed
+// in, e.g. by tests that start several workers).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Duration } from '@temporalio/common';
+import type { LifecycleActivities } from '../activities/types';
+import { TASK_QUEUE } from '../common/lifecycle';
+
+export const WORKFLOWS_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+
+/** The workflow code bundled by the SDK (webpack + swc), built once per process. */
+export function lifecycleWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
+  return bundle;
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop };
+
+export interface LifecycleWorkerOptions {
+  connection: NativeConnection;
+  activities: LifecycleActivities;
+  namespace?: string;
+  taskQueue?: string;
+  identity?: string;
+  /** Stop polling and finish in-flight tasks within this time on shutdown. */
+  shutdownGraceTime?: Duration;
+}
+
+export async function createLifecycleWorker(o: LifecycleWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: o.connection,
+    namespace: o.namespace ?? 'default',
+    taskQueue: o.taskQueue ?? TASK_QUEUE,
+    workflowBundle: await lifecycleWorkflowBundle(),
+    activities: o.activities,
+    identity: o.identity,
+    shutdownGraceTime: o.shutdownGraceTime ?? '10s',
+  });
+}

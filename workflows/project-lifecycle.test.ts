@@ -1,0 +1,287 @@
+// projectLifecycle against the real Temporal dev server, with fake Kubernetes activities
+// and the real status projection in PostgreSQL.
+import { WorkflowFailedError } from '@temporalio/client';
+import { ProjectStatusKey } from '../common/search-attributes';
+import { createMigratedDatabase } from '../scripts/services/postgres';
+import { createDb, type Db } from '../server/db';
+import { createFakeActivities } from '../test/fake-activities';
+import { createHarness, isStatus, waitForStatus, type Harness } from '../test/lifecycle-harness';
+import { deleteSignal, environmentChangedSignal, startSignal, statusQuery, stopSignal } from './messages';
+
+let harness: Harness;
+let database: { url: string; drop(): Promise<void> };
+let db: Db;
+
+beforeAll(async () => {
+  database = await createMigratedDatabase(process.env.TEST_DATABASE_URL!, 'fsa_wf');
+  db = createDb(database.url, { max: 4 });
+  harness = await createHarness();
+});
+
+afterAll(async () => {
+  await harness?.close();
+  await db?.$disconnect();
+  await database?.drop();
+});
+
+/** Inserts the rows the web writes at creation, so the projection has something to update. */
+async function seedProject(projectId: string) {
+  const user = await db.user.upsert({ where: { id: 'user-1' }, create: { id: 'user-1', name: 'u' }, update: {} });
+  await db.project.create({
+    data: {
+      id: projectId,
+      name: `n-${projectId}`,
+      userId: user.id,
+      k8sName: `k-${projectId}`,
+      sandboxes: { create: { sandboxName: `k-${projectId}`, ttydAccessToken: 'sealed', runtimeImage: 'img' } },
+      databases: { create: { name: `k-${projectId}-db` } },
+    },
+  });
+}
+
+describe('projectLifecycle', () => {
+  it('creates a project, reports progress, projects status to PostgreSQL and search attributes', async () => {
+    const { activities, fake } = createFakeActivities({ db, sandboxReadyMs: 600, databaseReadyMs: 600 });
+    await harness.startWorker(activities);
+    await seedProject('create1');
+    const handle = await harness.startProject({ projectId: 'create1' });
+
+    const creating = await waitForStatus(handle, isStatus('CREATING'));
+    expect(creating.desired).toBe('RUNNING');
+    const running = await waitForStatus(handle, isStatus('RUNNING'));
+
+    expect(running.sandbox).toEqual({
+      status: 'RUNNING',
+      publicUrl: expect.stringMatching(/^https:\/\//),
+      ttydUrl: expect.stringMatching(/^https:\/\//),
+    });
+    expect(running.database).toEqual({ status: 'RUNNING', host: expect.any(String), port: 5432 });
+    expect(running.stages.map((s) => [s.name, s.state])).toEqual([
+      ['database', 'done'],
+      ['container', 'done'],
+      ['network', 'done'],
+      ['terminal', 'done'],
+      ['ready', 'done'],
+    ]);
+    for (const s of running.stages) expect(Date.parse(s.finishedAt!)).toBeGreaterThanOrEqual(Date.parse(s.startedAt!));
+    expect(running.lastError).toBeNull();
+
+    // The database was ready before the sandbox was created (it needs the credentials).
+    const dbReady = fake.recorded.find((v) => v.database?.status === 'RUNNING')!;
+    const firstEnsureSandbox = fake.callsOf('ensureSandbox', 'create1')[0]!;
+    expect(Date.parse(dbReady.updatedAt)).toBeLessThanOrEqual(firstEnsureSandbox.at);
+
+    // The projection is written by the worker.
+    const row = await db.project.findUniqueOrThrow({ where: { id: 'create1' }, include: { sandboxes: true, databases: true } });
+    expect(row.status).toBe('RUNNING');
+    expect(row.sandboxes[0]).toMatchObject({ status: 'RUNNING', publicUrl: running.sandbox.publicUrl });
+    expect(row.databases[0]).toMatchObject({ status: 'RUNNING', port: 5432 });
+
+    const described = await handle.describe();
+    expect(described.typedSearchAttributes.get(ProjectStatusKey)).toBe('RUNNING');
+    expect(await described.memo).toMatchObject({ projectName: 'My Project', ownerId: 'user-1' });
+
+    // Statuses seen by the projection follow the lifecycle in order.
+    const seen = fake.recorded.filter((v) => v.projectId === 'create1').map((v) => v.status);
+    expect(seen[0]).toBe('CREATING');
+    expect(seen.at(-1)).toBe('RUNNING');
+  });
+
+  it('stops, starts and deletes; the workflow completes after TERMINATED and the rows are gone', async () => {
+    const { activities, fake } = createFakeActivities({ db });
+    await harness.startWorker(activities);
+    await seedProject('cycle1');
+    const handle = await harness.startProject({ projectId: 'cycle1' });
+    await waitForStatus(handle, isStatus('RUNNING'));
+
+    await handle.signal(stopSignal);
+    const stopped = await waitForStatus(handle, isStatus('STOPPED'));
+    expect(stopped.desired).toBe('STOPPED');
+    expect(stopped.sandbox.status).toBe('STOPPED');
+    expect(stopped.database?.status).toBe('STOPPED');
+    expect(fake.sandboxes.get('cycle1')?.replicas).toBe(0);
+    expect(fake.databases.get('cycle1')?.replicas).toBe(0);
+    expect((await db.project.findUniqueOrThrow({ where: { id: 'cycle1' } })).status).toBe('STOPPED');
+
+    await handle.signal(startSignal);
+    await waitForStatus(handle, isStatus('RUNNING'));
+    expect(fake.sandboxes.get('cycle1')?.replicas).toBe(1);
+
+    await handle.signal(deleteSignal);
+    const final = await handle.result();
+    expect(final.status).toBe('TERMINATED');
+    expect(final.sandbox).toEqual({ status: 'TERMINATED', publicUrl: null, ttydUrl: null });
+    expect(fake.sandboxes.has('cycle1')).toBe(false);
+    expect(fake.databases.has('cycle1')).toBe(false);
+    expect(await db.project.findUnique({ where: { id: 'cycle1' } })).toBeNull();
+  });
+
+  it('retries transient activity failures with backoff and still reaches RUNNING', async () => {
+    const { activities, fake } = createFakeActivities();
+    await harness.startWorker(activities);
+    fake.failNext('ensureSandbox', 'transient', 3);
+    fake.failNext('observeDatabase', 'transient', 2);
+    const handle = await harness.startProject({ projectId: 'transient1' });
+    const running = await waitForStatus(handle, isStatus('RUNNING'));
+    expect(running.lastError).toBeNull();
+    expect(fake.callsOf('ensureSandbox', 'transient1')).toHaveLength(4);
+    const attempts = fake.callsOf('ensureSandbox', 'transient1').map((c) => c.at);
+    // Backoff: each retry waits at least as long as the one before (100 ms doubling).
+    const gaps = attempts.slice(1).map((t, i) => t - attempts[i]!);
+    expect(gaps[0]).toBeGreaterThanOrEqual(90);
+    expect(gaps[2]!).toBeGreaterThanOrEqual(gaps[0]!);
+  });
+
+  it('puts a permanent failure into ERROR at once with a readable reason; start retries', async () => {
+    const { activities, fake } = createFakeActivities({ db });
+    await harness.startWorker(activities);
+    await seedProject('perm1');
+    fake.failNext('ensureDatabase', { type: 'Forbidden', message: 'clusters.apps.kubeblocks.io "x-db" is forbidden: user cannot create' });
+    const handle = await harness.startProject({ projectId: 'perm1' });
+    const failed = await waitForStatus(handle, isStatus('ERROR'));
+    expect(failed.database?.status).toBe('ERROR');
+    expect(failed.lastError?.message).toContain('is forbidden');
+    expect(failed.stages.find((s) => s.name === 'database')?.state).toBe('failed');
+    expect(fake.callsOf('ensureDatabase', 'perm1')).toHaveLength(1);
+    const row = await db.project.findUniqueOrThrow({ where: { id: 'perm1' } });
+    expect(row.status).toBe('ERROR');
+    expect(row.lastError).toContain('is forbidden');
+    expect((await handle.describe()).typedSearchAttributes.get(ProjectStatusKey)).toBe('ERROR');
+
+    await handle.signal(startSignal);
+    const running = await waitForStatus(handle, isStatus('RUNNING'));
+    expect(running.lastError).toBeNull();
+  });
+
+  it('turns a missed readiness deadline into ERROR, and recovers on start', async () => {
+    const { activities, fake } = createFakeActivities();
+    await harness.startWorker(activities);
+    fake.neverBecomeReady('deadline1');
+    const handle = await harness.startProject({ projectId: 'deadline1', timings: { sandboxDeadlineMs: 2_000 } });
+    const failed = await waitForStatus(handle, isStatus('ERROR'));
+    expect(failed.sandbox.status).toBe('ERROR');
+    expect(failed.database?.status).toBe('RUNNING');
+    expect(failed.lastError?.message).toMatch(/sandbox did not become ready within 2s: pod not ready/);
+
+    fake.neverReady.delete('deadline1');
+    await handle.signal(startSignal);
+    await waitForStatus(handle, isStatus('RUNNING'));
+  });
+
+  it('fails an activity that keeps failing transiently once the deadline passes', async () => {
+    const { activities, fake } = createFakeActivities();
+    await harness.startWorker(activities);
+    fake.failNext('ensureSandbox', 'transient', 1000);
+    const handle = await harness.startProject({ projectId: 'deadline2', timings: { sandboxDeadlineMs: 1_500 } });
+    const failed = await waitForStatus(handle, isStatus('ERROR'));
+    expect(failed.lastError?.message).toMatch(/Creating the sandbox did not succeed before the deadline/);
+    expect(failed.lastError?.message).toContain('HTTP 503');
+  });
+
+  it('deletes mid-creation: cancels what is in flight and cleans up', async () => {
+    const { activities, fake } = createFakeActivities({ sandboxReadyMs: 60_000 });
+    await harness.startWorker(activities);
+    const handle = await harness.startProject({ projectId: 'midcreate1' });
+    await waitForStatus(handle, (v) => v.stages.find((s) => s.name === 'terminal')?.state === 'active');
+    expect((await handle.query(statusQuery)).status).toBe('CREATING');
+    await handle.signal(deleteSignal);
+    const final = await handle.result();
+    expect(final.status).toBe('TERMINATED');
+    expect(fake.callsOf('deleteProjectResources', 'midcreate1').length).toBeGreaterThanOrEqual(1);
+    expect(fake.sandboxes.has('midcreate1')).toBe(false);
+  });
+
+  it('handles a hung activity during delete-mid-creation by cancelling it', async () => {
+    const { activities, fake } = createFakeActivities();
+    await harness.startWorker(activities);
+    fake.failNext('ensureDatabase', 'hang');
+    const handle = await harness.startProject({ projectId: 'hang1' });
+    await waitForStatus(handle, (v) => v.stages[0]?.state === 'active');
+    await handle.signal(deleteSignal);
+    expect((await handle.result()).status).toBe('TERMINATED');
+  });
+
+  it('copes with signals in odd orders', async () => {
+    const { activities, fake } = createFakeActivities();
+    await harness.startWorker(activities);
+
+    // stop before anything was created
+    const a = await harness.startProject({ projectId: 'odd-stop-first' });
+    await a.signal(stopSignal);
+    const stopped = await waitForStatus(a, isStatus('STOPPED'));
+    expect(stopped.desired).toBe('STOPPED');
+    await a.signal(startSignal);
+    await waitForStatus(a, isStatus('RUNNING'));
+
+    // double start, then start during stop
+    await a.signal(startSignal);
+    await a.signal(startSignal);
+    expect((await waitForStatus(a, isStatus('RUNNING'))).lastError).toBeNull();
+    await a.signal(stopSignal);
+    await waitForStatus(a, (v) => v.status === 'STOPPING' || v.status === 'STOPPED');
+    await a.signal(startSignal);
+    const back = await waitForStatus(a, isStatus('RUNNING'));
+    expect(back.desired).toBe('RUNNING');
+    expect(fake.sandboxes.get('odd-stop-first')?.replicas).toBe(1);
+
+    // delete twice; a start after delete is ignored
+    await a.signal(deleteSignal);
+    await a.signal(deleteSignal);
+    await a.signal(startSignal).catch(() => undefined);
+    expect((await a.result()).status).toBe('TERMINATED');
+
+    // stop then delete while stopping
+    const b = await harness.startProject({ projectId: 'odd-b' });
+    await waitForStatus(b, isStatus('RUNNING'));
+    await b.signal(stopSignal);
+    await b.signal(deleteSignal);
+    expect((await b.result()).status).toBe('TERMINATED');
+  });
+
+  it('rolls the sandbox on environmentChanged with the new env, and applies env changes made while stopped at start', async () => {
+    const { activities, fake } = createFakeActivities({ sandboxReadyMs: 500 });
+    await harness.startWorker(activities);
+    fake.env.set('env1', { A: '1', B: '2' });
+    const handle = await harness.startProject({ projectId: 'env1' });
+    await waitForStatus(handle, isStatus('RUNNING'));
+    expect(JSON.parse(fake.sandboxes.get('env1')!.env)).toEqual({ A: '1', B: '2' });
+
+    fake.env.set('env1', { A: '3' });
+    await handle.signal(environmentChangedSignal);
+    await waitForStatus(handle, isStatus('UPDATING'));
+    await waitForStatus(handle, isStatus('RUNNING'));
+    expect(JSON.parse(fake.sandboxes.get('env1')!.env)).toEqual({ A: '3' });
+
+    await handle.signal(stopSignal);
+    await waitForStatus(handle, isStatus('STOPPED'));
+    fake.env.set('env1', { C: 'x' });
+    await handle.signal(environmentChangedSignal);
+    await handle.signal(startSignal);
+    await waitForStatus(handle, isStatus('RUNNING'));
+    expect(JSON.parse(fake.sandboxes.get('env1')!.env)).toEqual({ C: 'x' });
+  });
+
+  it('survives its worker stopping mid-lifecycle: a new worker finishes it', async () => {
+    const { activities, fake } = createFakeActivities({ sandboxReadyMs: 3_000 });
+    const first = await harness.startWorker(activities);
+    const handle = await harness.startProject({ projectId: 'handover1' });
+    await waitForStatus(handle, (v) => v.stages.find((s) => s.name === 'terminal')?.state === 'active');
+    await first.stop();
+    const callsBefore = fake.calls.length;
+
+    await harness.startWorker(activities);
+    const running = await waitForStatus(handle, isStatus('RUNNING'));
+    expect(running.stages.every((s) => s.state === 'done')).toBe(true);
+    expect(fake.calls.length).toBeGreaterThan(callsBefore);
+    // Creation was not started over: one ensureDatabase, one ensureSandbox.
+    expect(fake.callsOf('ensureDatabase', 'handover1')).toHaveLength(1);
+    expect(fake.callsOf('ensureSandbox', 'handover1')).toHaveLength(1);
+  });
+
+  it('keeps one workflow per project: a second start with the same project id is refused', async () => {
+    const handle = await harness.startProject({ projectId: 'dup1' });
+    await expect(harness.startProject({ projectId: 'dup1' })).rejects.toThrow(/already started/i);
+    await handle.terminate('test cleanup');
+    await expect(handle.result()).rejects.toBeInstanceOf(WorkflowFailedError);
+  });
+});

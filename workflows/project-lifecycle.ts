@@ -1,0 +1,348 @@
+// projectLifecycle: one long-running workflow per project. Signals set the desired state;
+// a reconcile loop compares it with what Kubernetes reports (through activities), acts,
+// and waits for readiness on durable timers with backoff, waking at once on a signal.
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  CancellationScope,
+  TimeoutFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  isCancellation,
+  log,
+  metricMeter,
+  proxyActivities,
+  setHandler,
+  upsertMemo,
+  upsertSearchAttributes,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { LifecycleActivities } from '../activities/types';
+import {
+  DEFAULT_TIMINGS,
+  NON_RETRYABLE_ERROR_TYPES,
+  type DesiredState,
+  type LifecycleInput,
+  type ProjectRef,
+  type ProjectStatusView,
+} from '../common/lifecycle';
+import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
+import type { ProjectStatus } from '../common/status';
+import { LifecycleState, visibleKey } from './lifecycle-state';
+import { deleteSignal, environmentChangedSignal, startSignal, statusQuery, stopSignal } from './messages';
+
+type Resource = 'sandbox' | 'database';
+
+/** A fault that puts a resource into ERROR with a readable reason. */
+class LifecycleFault extends Error {
+  constructor(
+    readonly resources: Resource[],
+    message: string,
+    readonly reason: string,
+  ) {
+    super(message);
+  }
+}
+
+export async function projectLifecycle(input: LifecycleInput): Promise<ProjectStatusView> {
+  const timings = { ...DEFAULT_TIMINGS, ...input.timings };
+  const ref: ProjectRef = { projectId: input.projectId, ownerId: input.ownerId, k8sName: input.k8sName };
+  const state = new LifecycleState(input, () => new Date());
+  // Emitted through the worker's Prometheus endpoint (never during replay).
+  const transitions = metricMeter.createCounter('fsa_lifecycle_transitions', 'transitions', 'Project status transitions');
+  const stateSeconds = metricMeter.createHistogram('fsa_lifecycle_state_seconds', 'float', 's', 'Time spent in a project status');
+  const errors = metricMeter.createCounter('fsa_lifecycle_errors', 'errors', 'Lifecycle faults by reason');
+
+  // Every signal bumps `wake`, so waits end at once; a change of desired state also
+  // cancels the step in flight (its activities and timers).
+  let wake = 0;
+  let step: CancellationScope | undefined;
+  const want = (desired: DesiredState) => {
+    wake++;
+    if (state.desired === 'TERMINATED') {
+      if (desired !== 'TERMINATED') log.warn('ignoring signal: the project is being deleted', { desired });
+      return;
+    }
+    if (state.desired !== desired) {
+      state.desired = desired;
+      step?.cancel();
+    }
+  };
+  setHandler(startSignal, () => want('RUNNING'));
+  setHandler(stopSignal, () => want('STOPPED'));
+  setHandler(deleteSignal, () => want('TERMINATED'));
+  setHandler(environmentChangedSignal, () => {
+    state.envGeneration++;
+    wake++;
+  });
+  setHandler(statusQuery, () => state.view());
+
+  if (!input.carried) {
+    upsertSearchAttributes([
+      { key: ProjectOwnerKey, value: input.ownerId },
+      { key: ProjectNameKey, value: input.projectName },
+    ]);
+    upsertMemo({ projectName: input.projectName, ownerId: input.ownerId });
+  }
+
+  // --- activities -------------------------------------------------------------------
+  const retry = {
+    initialInterval: timings.initialBackoffMs,
+    backoffCoefficient: 2,
+    maximumInterval: timings.maxBackoffMs,
+    nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
+  };
+  /** Kubernetes activities, retried until the stage's deadline. */
+  const k8s = (deadline: number, summary: string) =>
+    proxyActivities<LifecycleActivities>({
+      startToCloseTimeout: '30s',
+      scheduleToCloseTimeout: Math.max(deadline - Date.now(), 1_000),
+      retry,
+      summary,
+    });
+  const projection = proxyActivities<LifecycleActivities>({
+    startToCloseTimeout: '15s',
+    scheduleToCloseTimeout: '2m',
+    retry: { ...retry, nonRetryableErrorTypes: [] },
+    summary: 'record status',
+  });
+
+  // --- status projection --------------------------------------------------------------
+  let published = '';
+  let lastStatus: ProjectStatus | undefined = input.carried ? state.status : undefined;
+  let statusSince = Date.now();
+  const publish = async () => {
+    if (visibleKey(state.view()) === published) return;
+    state.touch();
+    const view = state.view();
+    published = visibleKey(view);
+    if (view.status !== lastStatus) {
+      upsertSearchAttributes([{ key: ProjectStatusKey, value: view.status }]);
+      if (lastStatus) {
+        transitions.add(1, { from: lastStatus, to: view.status });
+        stateSeconds.record((Date.now() - statusSince) / 1000, { state: lastStatus });
+      }
+      lastStatus = view.status;
+      statusSince = Date.now();
+    }
+    // The projection must not be lost to a cancellation: it runs outside the step scope.
+    await CancellationScope.nonCancellable(() => projection.recordStatus(view)).catch((err: unknown) =>
+      log.warn('status projection failed; it is written again on the next change', { error: String(err) }),
+    );
+  };
+
+  // --- readiness ----------------------------------------------------------------------
+  /** Polls `check` with backoff (1 s doubling to 30 s) until done or the deadline passes. */
+  const waitFor = async (
+    resources: Resource[],
+    what: string,
+    deadline: number,
+    budgetMs: number,
+    check: () => Promise<{ done: boolean; reason?: string }>,
+  ) => {
+    let delay = timings.initialBackoffMs;
+    for (;;) {
+      const r = await check();
+      if (r.done) return;
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new LifecycleFault(
+          resources,
+          `${what} within ${formatDuration(budgetMs)}${r.reason ? `: ${r.reason}` : ''}`,
+          'deadline',
+        );
+      }
+      const seen = wake;
+      await condition(() => wake !== seen, Math.min(delay, remaining));
+      delay = Math.min(delay * 2, timings.maxBackoffMs);
+    }
+  };
+
+  /** Runs an activity call, turning its failure into a LifecycleFault for `resources`. */
+  const guard = async <T>(resources: Resource[], what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      throw toFault(resources, what, err);
+    }
+  };
+
+  const observeDatabase = async (deadline: number, creating: boolean) => {
+    const o = await guard(['database'], 'Observing the database', () => k8s(deadline, 'observe database').observeDatabase(ref));
+    if (o.status === 'ERROR') throw new LifecycleFault(['database'], `Database cluster failed${o.reason ? `: ${o.reason}` : ''}`, 'database-failed');
+    // While a resource is first created it reads CREATING, whatever the cluster says.
+    state.setDatabase(creating && o.status !== 'RUNNING' ? 'CREATING' : o.status, { host: o.host, port: o.port });
+    return o;
+  };
+  const observeSandbox = async (deadline: number, shown?: 'CREATING' | 'UPDATING') => {
+    const o = await guard(['sandbox'], 'Observing the sandbox', () => k8s(deadline, 'observe sandbox').observeSandbox(ref));
+    if (o.status === 'ERROR') throw new LifecycleFault(['sandbox'], `Sandbox failed${o.reason ? `: ${o.reason}` : ''}`, 'sandbox-failed');
+    const urls = o.publicUrl || o.ttydUrl ? { publicUrl: o.publicUrl, ttydUrl: o.ttydUrl } : undefined;
+    state.setSandbox(shown && o.status === 'STARTING' ? shown : o.status, urls);
+    return o;
+  };
+
+  // --- reconcile steps ------------------------------------------------------------------
+  const bringUp = async () => {
+    const now = Date.now();
+    const dbDeadline = now + timings.databaseDeadlineMs;
+    const db = await observeDatabase(dbDeadline, false);
+    if (db.status !== 'RUNNING') {
+      // The sandbox needs the database's credentials, so the database comes first.
+      const creating = !state.databaseCreated;
+      state.resetStagesFrom('database');
+      state.beginStage('database');
+      state.setDatabase(creating ? 'CREATING' : 'STARTING');
+      await publish();
+      await guard(['database'], 'Creating the database', () => k8s(dbDeadline, 'create or start database').ensureDatabase(ref));
+      state.databaseCreated = true;
+      await waitFor(['database'], 'The database did not become ready', dbDeadline, timings.databaseDeadlineMs, async () => {
+        const o = await observeDatabase(dbDeadline, creating);
+        await publish();
+        return { done: o.status === 'RUNNING', reason: o.reason };
+      });
+    }
+    state.finishStage('database');
+
+    const sbDeadline = Date.now() + timings.sandboxDeadlineMs;
+    const sb = await observeSandbox(sbDeadline);
+    const generation = state.envGeneration;
+    if (sb.status !== 'RUNNING' || generation !== state.appliedEnvGeneration || !state.sandbox.ttydUrl) {
+      const shown = !state.sandboxCreated ? 'CREATING' : sb.status === 'RUNNING' ? 'UPDATING' : undefined;
+      state.resetStagesFrom('container');
+      state.beginStage('container');
+      state.setSandbox(shown ?? 'STARTING');
+      await publish();
+      await guard(['sandbox'], 'Creating the sandbox', () => k8s(sbDeadline, 'create or start sandbox').ensureSandbox(ref));
+      state.sandboxCreated = true;
+      state.finishStage('container');
+      state.beginStage('network');
+      await publish();
+      const urls = await guard(['sandbox'], 'Exposing the sandbox', () => k8s(sbDeadline, 'expose sandbox').ensureSandboxNetwork(ref));
+      state.setSandbox(state.sandbox.status, urls);
+      state.finishStage('network');
+      state.beginStage('terminal');
+      await publish();
+      await waitFor(['sandbox'], 'The sandbox did not become ready', sbDeadline, timings.sandboxDeadlineMs, async () => {
+        const o = await observeSandbox(sbDeadline, shown);
+        await publish();
+        return { done: o.status === 'RUNNING', reason: o.reason };
+      });
+      state.appliedEnvGeneration = generation;
+      state.finishStage('terminal');
+    }
+    state.finishStage('ready');
+  };
+
+  const stopResource = async (resource: Resource, budgetMs: number) => {
+    const deadline = Date.now() + budgetMs;
+    const isDb = resource === 'database';
+    const observe = () => (isDb ? observeDatabase(deadline, false) : observeSandbox(deadline));
+    const settled = (s: string) => s === 'STOPPED' || s === 'TERMINATED';
+    const set = (s: 'STOPPING' | 'STOPPED') => (isDb ? state.setDatabase(s) : state.setSandbox(s));
+    const first = await observe();
+    if (!settled(first.status)) {
+      set('STOPPING');
+      await publish();
+      await guard([resource], `Stopping the ${resource}`, () =>
+        isDb ? k8s(deadline, 'stop database').scaleDatabase(ref, 0) : k8s(deadline, 'stop sandbox').scaleSandbox(ref, 0),
+      );
+      await waitFor([resource], `The ${resource} did not stop`, deadline, budgetMs, async () => {
+        const o = await observe();
+        if (!settled(o.status)) set('STOPPING');
+        await publish();
+        return { done: settled(o.status), reason: o.reason };
+      });
+    }
+    // Never created (stopped before creation) reads as STOPPED, not TERMINATED.
+    set('STOPPED');
+  };
+
+  const bringDown = async () => {
+    await Promise.all([stopResource('sandbox', timings.sandboxDeadlineMs), stopResource('database', timings.databaseDeadlineMs)]);
+    state.resetStagesFrom('database');
+  };
+
+  const terminate = async () => {
+    const budgetMs = Math.max(timings.sandboxDeadlineMs, timings.databaseDeadlineMs);
+    const deadline = Date.now() + budgetMs;
+    state.resetStagesFrom('database');
+    state.setSandbox('TERMINATING');
+    state.setDatabase('TERMINATING');
+    await publish();
+    await guard(['sandbox', 'database'], 'Deleting the project', () => k8s(deadline, 'delete project resources').deleteProjectResources(ref));
+    await waitFor(['sandbox', 'database'], 'Project resources were not deleted', deadline, budgetMs, async () => {
+      const [sb, db] = await Promise.all([
+        guard(['sandbox'], 'Observing the sandbox', () => k8s(deadline, 'observe sandbox').observeSandbox(ref)),
+        guard(['database'], 'Observing the database', () => k8s(deadline, 'observe database').observeDatabase(ref)),
+      ]);
+      return { done: sb.status === 'TERMINATED' && db.status === 'TERMINATED', reason: sb.reason ?? db.reason };
+    });
+    state.setSandbox('TERMINATED', { publicUrl: null, ttydUrl: null });
+    state.setDatabase('TERMINATED', { host: undefined, port: undefined });
+  };
+
+  const reconcile = (target: DesiredState) =>
+    target === 'RUNNING' ? bringUp() : target === 'STOPPED' ? bringDown() : terminate();
+
+  // --- main loop ----------------------------------------------------------------------
+  await publish();
+  for (;;) {
+    const seen = wake;
+    const target = state.desired;
+    step = new CancellationScope();
+    try {
+      await step.run(() => reconcile(target));
+      state.lastError = null;
+      await publish();
+      if (target === 'TERMINATED') return state.view();
+    } catch (err) {
+      if (isCancellation(err) && state.desired !== target) {
+        // A new desired state interrupted this step; the loop picks it up at once.
+        state.settleActiveStages('pending');
+        continue;
+      }
+      const fault = err instanceof LifecycleFault ? err : toFault(['sandbox', 'database'], 'Reconciling', err);
+      log.error('lifecycle fault', { message: fault.message, reason: fault.reason });
+      errors.add(1, { reason: fault.reason });
+      state.settleActiveStages('failed');
+      for (const r of fault.resources) (r === 'database' ? state.setDatabase('ERROR') : state.setSandbox('ERROR'));
+      state.fail(fault.message);
+      await publish();
+    } finally {
+      step = undefined;
+    }
+
+    // Settled (or in ERROR): sleep until a signal, or hand over to a fresh run when the
+    // history grows long. Handlers only mutate state, so nothing is lost across the hop.
+    await condition(() => wake !== seen || workflowInfo().continueAsNewSuggested);
+    if (wake === seen) {
+      await condition(allHandlersFinished);
+      await continueAsNew<typeof projectLifecycle>({ ...input, carried: state.carry() });
+    }
+  }
+}
+
+function toFault(resources: Resource[], what: string, err: unknown): LifecycleFault {
+  if (err instanceof LifecycleFault) return err;
+  if (err instanceof ActivityFailure) {
+    const cause = err.cause;
+    if (cause instanceof ApplicationFailure) {
+      return new LifecycleFault(resources, `${what} failed: ${cause.message}`, cause.type ?? 'activity');
+    }
+    if (cause instanceof TimeoutFailure) {
+      // Transient errors were retried until the stage's deadline; name the last one.
+      const last = cause.cause?.message;
+      return new LifecycleFault(resources, `${what} did not succeed before the deadline${last ? `: ${last}` : ''}`, 'deadline');
+    }
+    return new LifecycleFault(resources, `${what} failed: ${cause?.message ?? err.message}`, 'activity');
+  }
+  return new LifecycleFault(resources, `${what} failed: ${err instanceof Error ? err.message : String(err)}`, 'internal');
+}
+
+function formatDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  return s >= 60 ? `${Math.floor(s / 60)}m${s % 60 ? `${s % 60}s` : ''}` : `${s}s`;
+}
