@@ -10,7 +10,7 @@ esac
 
 export TERM="${TERM:-xterm-256color}"
 export EDITOR="${EDITOR:-vim}"
-export PATH="$HOME/.local/bin:$HOME/node_modules/.bin:$PATH"
+export PATH="$HOME/.local/bin:$PATH"
 
 PS1='\[\e[1;32m\]${PROJECT_NAME:-sandbox}\[\e[0m\]:\[\e[1;34m\]\w\[\e[0m\]\$ '
 

@@ -22,7 +22,8 @@ function stub(dir: string, name: string, body: string): void {
 }
 
 function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...extra };
+  // A clean environment: the scripts must not depend on the test runner's variables.
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', LANG: 'C.UTF-8', ...extra } as Record<string, string> as NodeJS.ProcessEnv;
 }
 
 describe('shellcheck', () => {
@@ -116,9 +117,16 @@ describe('ttyd-startup.sh', () => {
   });
 
   it('falls back to the default session for an id that is not a plain token (it lands in a file name)', () => {
-    const r = runStartup('../../etc/evil', 'exit 0\n');
-    expect(r.status).toBe(0);
-    expect(r.stdout).toContain('terminal session default');
+    const file = '/tmp/.terminal-session-default';
+    const existed = existsSync(file);
+    try {
+      const r = runStartup('../../etc/evil', 'echo "SHELL_PID=$$"\n');
+      expect(r.status).toBe(0);
+      expect(r.stdout).toContain('terminal session default');
+      expect(readFileSync(file, 'utf8').trim()).toBe(/SHELL_PID=(\d+)/.exec(r.stdout)?.[1]);
+    } finally {
+      if (!existed) rmSync(file, { force: true });
+    }
   });
 });
 

@@ -2,6 +2,7 @@
 // web tests that must not depend on a cluster. They reproduce what the workflow has to
 // cope with: slow readiness, transient and permanent errors, and deletion mid-creation.
 // recordStatus writes the real projection when a database is given.
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createStatusProjection } from '../activities/status-projection';
 import type { LifecycleActivities } from '../activities/types';
@@ -69,7 +70,8 @@ export class FakeKubernetes {
     const f = this.failures.get(method)?.shift();
     if (!f) return;
     if (f === 'transient') throw new Error(`simulated transient failure of ${method} (HTTP 503)`);
-    if (f === 'hang') return new Promise<never>(() => undefined);
+    // Hangs until the worker cancels it (on shutdown, or when a heartbeat carries a cancel).
+    if (f === 'hang') return Context.current().cancelled;
     throw ApplicationFailure.nonRetryable(f.message, f.type);
   }
 

@@ -16,6 +16,7 @@ import { createMigratedDatabase } from '../scripts/services/postgres';
 import { createCipher } from '../server/crypto';
 import { createDb, type Db } from '../server/db';
 import { createLogger } from '../server/logger';
+import { createLifecycleWorker } from '../worker/create-worker';
 import { deleteSignal, environmentChangedSignal, startSignal, stopSignal } from '../workflows/messages';
 import { createHarness, FAST_TIMINGS, isStatus, waitForStatus, type Harness } from './lifecycle-harness';
 
@@ -26,6 +27,7 @@ const admin = new KubeClient(loadKubeConfig(adminKubeconfig));
 let harness: Harness;
 let database: { url: string; drop(): Promise<void> };
 let db: Db;
+let stopWorker: (() => Promise<void>) | undefined;
 
 beforeAll(async () => {
   database = await createMigratedDatabase(process.env.TEST_DATABASE_URL!, 'fsa_k8slc');
@@ -38,10 +40,22 @@ beforeAll(async () => {
     adminKubeconfig,
     logger: createLogger('k8s-lifecycle-test', 'silent'),
   });
-  await harness.startWorker({ ...kubernetes, ...createStatusProjection(db) });
+  const worker = await createLifecycleWorker({
+    connection: harness.env.nativeConnection,
+    taskQueue: harness.taskQueue,
+    activities: { ...kubernetes, ...createStatusProjection(db) },
+    identity: `k8s-lifecycle-test-${process.pid}`,
+    shutdownGraceTime: '1s',
+  });
+  const running = worker.run();
+  stopWorker = async () => {
+    if (worker.getState() === 'RUNNING') worker.shutdown();
+    await running;
+  };
 });
 
 afterAll(async () => {
+  await stopWorker?.();
   await harness?.close();
   await db?.$disconnect();
   await database?.drop();
@@ -124,7 +138,8 @@ it('create -> RUNNING -> stop -> STOPPED -> start -> RUNNING -> env change -> de
   const password = Buffer.from(secret.data.password, 'base64').toString('utf8');
   expect(podEnv(p1).DATABASE_URL).toContain(`:${password}@${running.database!.host}:5432/`);
   expect(podEnv(p1)).toMatchObject({ KEEP: 'v1', DROP: 'x', PROJECT_NAME: name, TTYD_ACCESS_TOKEN: 'tty-token' });
-  expect((await db.project.findUniqueOrThrow({ where: { id: project.id } })).status).toBe('RUNNING');
+  // The worker's projection follows the query.
+  await poll('the RUNNING projection', () => db.project.findUniqueOrThrow({ where: { id: project.id } }), (p) => p.status === 'RUNNING');
 
   // stop -> STOPPED, no pods.
   await handle.signal(stopSignal);

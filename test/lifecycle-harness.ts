@@ -2,7 +2,7 @@
 // in this process. Each harness uses its own task queue so test files do not interfere.
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { Worker } from '@temporalio/worker';
-import type { WorkflowHandle } from '@temporalio/client';
+import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { LifecycleActivities } from '../activities/types';
 import { WORKFLOW_TYPE, type LifecycleInput, type LifecycleTimings, type ProjectStatusView } from '../common/lifecycle';
 import { projectResourceName, workflowIdForProject } from '../common/names';
@@ -17,7 +17,9 @@ export interface Harness {
   env: TestWorkflowEnvironment;
   taskQueue: string;
   startWorker(activities: LifecycleActivities): Promise<RunningWorker>;
-  startProject(opts?: { projectId?: string; name?: string; ownerId?: string; timings?: Partial<LifecycleTimings> }): Promise<WorkflowHandle>;
+  startProject(opts?: { projectId?: string; name?: string; ownerId?: string; timings?: Partial<LifecycleTimings> }): Promise<WorkflowHandleWithFirstExecutionRunId>;
+  /** Stops this test's workers and moves to a fresh task queue (one worker per queue and process). */
+  reset(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -31,13 +33,18 @@ let seq = 0;
 export async function createHarness(address = process.env.TEST_TEMPORAL_ADDRESS): Promise<Harness> {
   if (!address) throw new Error('TEST_TEMPORAL_ADDRESS is not set: run through jest (test/global-setup.mjs)');
   const env = await TestWorkflowEnvironment.createFromExistingServer({ address });
-  const taskQueue = `lifecycle-test-${process.pid}-${Date.now().toString(36)}-${seq++}`;
+  const newQueue = () => `lifecycle-test-${process.pid}-${Date.now().toString(36)}-${seq++}`;
   const workers: RunningWorker[] = [];
-  return {
+  const harness: Harness = {
     env,
-    taskQueue,
+    taskQueue: newQueue(),
     async startWorker(activities) {
-      const worker = await createLifecycleWorker({ connection: env.nativeConnection, taskQueue, activities, shutdownGraceTime: '1s' });
+      const worker = await createLifecycleWorker({
+        connection: env.nativeConnection,
+        taskQueue: harness.taskQueue,
+        activities,
+        shutdownGraceTime: '1s',
+      });
       const running = worker.run();
       const handle: RunningWorker = {
         worker,
@@ -62,7 +69,7 @@ export async function createHarness(address = process.env.TEST_TEMPORAL_ADDRESS)
         timings: { ...FAST_TIMINGS, ...opts.timings },
       };
       return env.client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue,
+        taskQueue: harness.taskQueue,
         workflowId: workflowIdForProject(projectId),
         args: [input],
         typedSearchAttributes: [
@@ -73,11 +80,16 @@ export async function createHarness(address = process.env.TEST_TEMPORAL_ADDRESS)
         memo: { projectName: name, ownerId },
       });
     },
+    async reset() {
+      await Promise.all(workers.splice(0).map((w) => w.stop()));
+      harness.taskQueue = newQueue();
+    },
     async close() {
-      await Promise.all(workers.map((w) => w.stop()));
+      await harness.reset();
       await env.teardown();
     },
   };
+  return harness;
 }
 
 /** Polls the status query until `pred` holds; fails with the last status seen. */

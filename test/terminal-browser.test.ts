@@ -146,6 +146,24 @@ describe('terminal page', () => {
     await page.close();
   });
 
+  it('after the shell exits, Enter starts a new one', async () => {
+    web.projects.set('p1', { owner: 'alice', status: 'RUNNING' });
+    const first = peer.nextConnection();
+    const page = await openPage('p1');
+    await first;
+    await waitForScreen(page, /peer\$/);
+    await run(page, 'exit');
+    await page.getByRole('status').filter({ hasText: 'The shell exited. Press Enter to start a new shell.' }).waitFor();
+    await page.screenshot({ path: path.join(SHOTS, 'terminal-shell-exited.png') });
+    const second = peer.nextConnection();
+    await page.keyboard.press('Enter');
+    await second;
+    await activeView(page).and(page.locator('[data-state="open"]')).waitFor();
+    await run(page, 'echo "new=$((2*2))"');
+    await waitForScreen(page, /^new=4$/m);
+    await page.close();
+  });
+
   it('says the sandbox is stopped, offers to start it, and connects once it runs', async () => {
     web.projects.set('p2', { owner: 'alice', status: 'STOPPED' });
     const page = await openPage('p2');

@@ -160,7 +160,7 @@ export async function startTtydPeer(opts: TtydPeerOptions): Promise<TtydPeer> {
   function startShell(output: (b: Buffer) => void, onExit: () => void): ChildProcess {
     // `script` gives bash a real pty, so it echoes, edits lines and prints prompts.
     const child = spawn('script', ['-qfc', 'bash --norc --noprofile -i', '/dev/null'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm-256color', PS1: 'peer$ ', LANG: 'C.UTF-8' },
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, TERM: 'xterm-256color', PS1: 'peer$ ', LANG: 'C.UTF-8' } as Record<string, string | undefined> as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     children.add(child);

@@ -37,7 +37,7 @@ export async function createLifecycleWorker(o: LifecycleWorkerOptions): Promise<
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     workflowBundle: await lifecycleWorkflowBundle(),
     activities: o.activities,
-    identity: o.identity,
+    ...(o.identity ? { identity: o.identity } : {}),
     shutdownGraceTime: o.shutdownGraceTime ?? '10s',
   });
 }

@@ -200,7 +200,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       state.databaseCreated = true;
       await waitFor(['database'], 'The database did not become ready', dbDeadline, timings.databaseDeadlineMs, async () => {
         const o = await observeDatabase(dbDeadline, creating);
-        await publish();
+        if (o.status !== 'RUNNING') await publish();
         return { done: o.status === 'RUNNING', reason: o.reason };
       });
     }
@@ -227,7 +227,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       await publish();
       await waitFor(['sandbox'], 'The sandbox did not become ready', sbDeadline, timings.sandboxDeadlineMs, async () => {
         const o = await observeSandbox(sbDeadline, shown);
-        await publish();
+        if (o.status !== 'RUNNING') await publish();
         return { done: o.status === 'RUNNING', reason: o.reason };
       });
       state.appliedEnvGeneration = generation;
@@ -308,7 +308,8 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       log.error('lifecycle fault', { message: fault.message, reason: fault.reason });
       errors.add(1, { reason: fault.reason });
       state.settleActiveStages('failed');
-      for (const r of fault.resources) (r === 'database' ? state.setDatabase('ERROR') : state.setSandbox('ERROR'));
+      if (fault.resources.includes('database')) state.setDatabase('ERROR');
+      if (fault.resources.includes('sandbox')) state.setSandbox('ERROR');
       state.fail(fault.message);
       await publish();
     } finally {
@@ -329,6 +330,11 @@ function toFault(resources: Resource[], what: string, err: unknown): LifecycleFa
   if (err instanceof LifecycleFault) return err;
   if (err instanceof ActivityFailure) {
     const cause = err.cause;
+    if (err.retryState === 'TIMEOUT') {
+      // Transient errors were retried until the stage's deadline; name the last one.
+      const last = cause instanceof TimeoutFailure ? cause.cause?.message : cause?.message;
+      return new LifecycleFault(resources, `${what} did not succeed before the deadline${last ? `: ${last}` : ''}`, 'deadline');
+    }
     if (cause instanceof ApplicationFailure) {
       return new LifecycleFault(resources, `${what} failed: ${cause.message}`, cause.type ?? 'activity');
     }

@@ -1,8 +1,9 @@
 // SIMULATOR — stands in for a storage provisioner, which the local control plane lacks
 // (without one a PVC stays Pending and its pod is never scheduled). For every unbound PVC
 // it creates a PersistentVolume pre-bound to the claim; the real PV controller in
-// kube-controller-manager completes the binding. Released volumes are deleted, as a
-// `Delete` reclaim policy would. No data is stored anywhere.
+// kube-controller-manager completes the binding. A volume is deleted once its claim is
+// really gone (reclaim policy Retain, so the PV controller never deletes one on a stale
+// cache). No data is stored anywhere.
 import { KubeApiError, type KubeClient, type KubeObject } from '../../activities/kubernetes/kube-client';
 import { startPollLoop, type PollLoop } from './poll-loop';
 
@@ -14,6 +15,7 @@ interface Pvc extends KubeObject {
   status?: { phase?: string };
 }
 interface Pv extends KubeObject {
+  spec?: { claimRef?: { namespace?: string; name?: string; uid?: string } };
   status?: { phase?: string };
 }
 
@@ -36,7 +38,7 @@ export function startVolumeProvisionerSimulator(
           spec: {
             capacity: { storage: pvc.spec.resources?.requests?.storage ?? '1Gi' },
             accessModes: pvc.spec.accessModes?.length ? pvc.spec.accessModes : ['ReadWriteOnce'],
-            persistentVolumeReclaimPolicy: 'Delete',
+            persistentVolumeReclaimPolicy: 'Retain',
             storageClassName: pvc.spec.storageClassName ?? '',
             volumeMode: pvc.spec.volumeMode ?? 'Filesystem',
             hostPath: { path: `/tmp/fsa-simulated-volumes/${pvc.metadata.uid}`, type: '' },
@@ -53,7 +55,10 @@ export function startVolumeProvisionerSimulator(
       const pvs = await client.list<Pv>({ apiVersion: 'v1', kind: 'PersistentVolume' });
       for (const pv of pvs) {
         if (pv.metadata.annotations?.[PROVISIONED_BY] !== PROVISIONER || pv.metadata.deletionTimestamp) continue;
-        if (pv.status?.phase === 'Released' || pv.status?.phase === 'Failed') await client.delete(pv);
+        if (pv.status?.phase !== 'Released' && pv.status?.phase !== 'Failed') continue;
+        const ref = pv.spec?.claimRef;
+        const claim = ref?.name ? await client.get<Pvc>({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: ref.name, namespace: ref.namespace }) : null;
+        if (!claim || claim.metadata.uid !== ref?.uid) await client.delete(pv);
       }
     },
     log,

@@ -31,7 +31,8 @@ export async function bundleTerminalPage(): Promise<string> {
     logLevel: 'silent',
     mode: 'production',
     define: { 'process.env.NODE_ENV': '"production"' },
-    esbuild: { jsx: 'automatic' },
+    // jsxDev follows NODE_ENV (jest sets "test"), while React is bundled in production mode.
+    esbuild: { jsx: 'automatic', jsxDev: false },
     build: {
       write: false,
       minify: false,

@@ -2,7 +2,7 @@
 // against their own database and Temporal. The Remix UI is mounted by the caller
 // (index.ts: Vite middleware in development, the built server in production).
 import type { IncomingMessage } from 'node:http';
-import express, { type Express, type Request, type Response } from 'express';
+import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { databaseUrl } from '../../server/config';
 import { createAuth, type AuthKit } from './auth';
 import { createServiceContext, type AppDeps, type ServiceContext } from './context';
@@ -17,6 +17,8 @@ export interface CreateAppOptions {
   context?: Partial<ServiceContext>;
   /** Use the 1-second polling fallback instead of LISTEN (tests of the fallback). */
   disableListen?: boolean;
+  /** Middleware that runs before everything else (request logging, metrics). */
+  before?: RequestHandler[];
 }
 
 export interface WebApp {
@@ -45,10 +47,12 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
     },
   });
   const webApi = createWebApi(ctx, auth);
+  const publicHost = deps.config.PUBLIC_URL ? new URL(deps.config.PUBLIC_URL).host : undefined;
 
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  for (const m of opts.before ?? []) app.use(m);
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'same-origin');
@@ -84,7 +88,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
       app.use((req: Request, res: Response, next) => {
         auth.authenticate(req).then((user) => {
           res.locals.user = user;
-          const denied = sameOriginCheck(req, user?.via ?? (req.method === 'POST' ? 'session' : undefined));
+          const denied = sameOriginCheck(req, user?.via ?? (req.method === 'POST' ? 'session' : undefined), publicHost);
           if (denied) return res.status(403).type('text/plain').send(denied.message);
           next();
         }, next);

@@ -38,7 +38,7 @@ export function createServiceContext(deps: AppDeps, overrides: Partial<ServiceCo
     logger: deps.logger,
     cipher: createCipher(encryptionKey(deps.config)),
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
-    queryTimeoutMs: 3_000,
+    queryTimeoutMs: 2_000,
     kubeconfigTimeoutMs: 5_000,
     timings: { sandboxDeadlineMs: deps.config.SANDBOX_DEADLINE_MS, databaseDeadlineMs: deps.config.DATABASE_DEADLINE_MS },
     ...overrides,

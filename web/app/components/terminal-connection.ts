@@ -128,6 +128,13 @@ export class TerminalConnection {
     this.connect();
   }
 
+  /** While the sandbox is not running: check again now (e.g. right after the user started it). */
+  checkNow(): void {
+    if (this.disposed || this.state.kind !== 'stopped') return;
+    clearTimeout(this.timer);
+    void this.pollUntilRunning();
+  }
+
   sendInput(data: string | Uint8Array): void {
     if (this.socket?.readyState !== OPEN) return;
     this.socket.send(typeof data === 'string' ? this.encoder.encode(data) : data);

@@ -23,7 +23,7 @@ function describe(state: ConnectionState): string | null {
     case 'retrying':
       return `Disconnected: ${state.reason}. Reconnecting in ${Math.ceil(state.retryInMs / 1000)} s…`;
     case 'ended':
-      return `${state.reason} Press Enter to start a new shell.`;
+      return 'The shell exited. Press Enter to start a new shell.';
     case 'stopped':
       return state.status === 'STOPPED' ? 'Sandbox is stopped — start it' : `Sandbox is not running (${state.status}). Waiting for it…`;
     case 'unauthorized':
@@ -124,8 +124,10 @@ export default function TerminalView({ projectId, session, active, onTitle }: Te
   const message = describe(state);
   const onStart = async () => {
     setStarting(true);
-    setStartError(await startProject(projectId));
+    const error = await startProject(projectId);
+    setStartError(error);
     setStarting(false);
+    if (!error) connRef.current?.checkNow();
   };
 
   return (
@@ -168,7 +170,7 @@ export default function TerminalView({ projectId, session, active, onTitle }: Te
               Retry now
             </button>
           )}
-          {state.kind === 'unauthorized' && <a href={`/auth/signin?callbackUrl=${encodeURIComponent(`/projects/${projectId}/terminal`)}`}>Sign in</a>}
+          {state.kind === 'unauthorized' && <a href={`/signin?callbackUrl=${encodeURIComponent(`/projects/${projectId}/terminal`)}`}>Sign in</a>}
           {state.kind === 'not_found' && <a href="/">Back to projects</a>}
           {startError && <span style={{ color: '#f88' }}>{startError}</span>}
         </div>

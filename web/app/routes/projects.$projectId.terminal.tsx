@@ -38,13 +38,12 @@ export default function ProjectTerminalRoute() {
   const placeholder = <p style={{ color: '#ccc', padding: 16, font: '14px system-ui, sans-serif' }}>Loading terminal…</p>;
 
   return (
-    <div style={{ display: 'flex', flexDirection: 'column', height: '100vh', background: '#1e1e1e' }}>
-      <nav style={{ padding: '6px 12px', background: '#181818', font: '13px system-ui, sans-serif' }}>
-        <Link to={`/projects/${encodeURIComponent(projectId)}`} style={{ color: '#8ab4f8' }}>
-          ← Back to the project
-        </Link>
-      </nav>
-      <div style={{ flex: 1, minHeight: 0 }}>
+    <div className="terminal-page">
+      <div className="crumbs">
+        <Link to="/projects">Projects</Link> / <Link to={`/projects/${encodeURIComponent(projectId)}`}>{projectName ?? 'Project'}</Link> / Terminal
+      </div>
+      {/* Fills the window below the top bar; the terminal refits when the window resizes. */}
+      <div style={{ height: 'calc(100vh - 190px)', minHeight: 360, borderRadius: 12, overflow: 'hidden', background: '#1e1e1e', boxShadow: '0 1px 3px rgba(0,0,0,.2)' }}>
         {inBrowser ? (
           <Suspense fallback={placeholder}>
             <TerminalWorkspace projectId={projectId} projectName={projectName} />

@@ -28,7 +28,7 @@ const json =
 const param = (req: Request, name: string) => String(req.params[name] ?? '');
 
 /** Cross-site requests carrying a session cookie are refused (CSRF); tokens are not cookies. */
-export function sameOriginCheck(req: Request, via: AuthedUser['via'] | undefined): ApiError | null {
+export function sameOriginCheck(req: Request, via: AuthedUser['via'] | undefined, publicHost?: string): ApiError | null {
   if (via !== 'session' || ['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return null;
   if (req.headers['sec-fetch-site'] === 'cross-site') return new ApiError('forbidden', 'cross-site request refused; call the API from this site or use an API token');
   const origin = req.headers.origin;
@@ -39,7 +39,7 @@ export function sameOriginCheck(req: Request, via: AuthedUser['via'] | undefined
     } catch {
       return new ApiError('forbidden', 'Origin header is not a URL');
     }
-    if (host !== req.headers.host) return new ApiError('forbidden', 'cross-site request refused; call the API from this site or use an API token');
+    if (host !== req.headers.host && host !== publicHost) return new ApiError('forbidden', 'cross-site request refused; call the API from this site or use an API token');
   } else if (origin === 'null') {
     return new ApiError('forbidden', 'cross-site request refused (Origin: null)');
   }
@@ -48,6 +48,8 @@ export function sameOriginCheck(req: Request, via: AuthedUser['via'] | undefined
 
 export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusHub): express.Router {
   const r = express.Router();
+  // Behind a proxy the Host header may differ from the public address browsers use.
+  const publicHost = ctx.config.PUBLIC_URL ? new URL(ctx.config.PUBLIC_URL).host : undefined;
   r.use(express.json({ limit: BODY_LIMIT, strict: true, type: ['application/json', 'application/*+json'] }));
 
   r.use((req: Request, res: Response, next: NextFunction) => {
@@ -58,7 +60,7 @@ export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusH
           new ApiError('unauthenticated', 'not signed in: sign in through /auth (GET /auth/csrf, POST /auth/callback/password) or send Authorization: Bearer <api token>'),
         );
       }
-      const denied = sameOriginCheck(req, user.via);
+      const denied = sameOriginCheck(req, user.via, publicHost);
       if (denied) return sendError(res, denied);
       res.locals.user = user;
       next();
@@ -74,7 +76,14 @@ export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusH
   r.delete('/tokens/:id', json(200, (req, _res, u) => revokeToken(ctx, u.userId, param(req, 'id'))));
 
   r.get('/projects', json(200, (_req, _res, u) => listProjects(ctx, u.userId)));
-  r.post('/projects', json(202, (req, _res, u) => createProject(ctx, u.userId, req.body)));
+  r.post(
+    '/projects',
+    json(202, async (req, res, u) => {
+      const project = await createProject(ctx, u.userId, req.body);
+      res.setHeader('Location', `/api/projects/${project.id}`);
+      return project;
+    }),
+  );
   r.get('/projects/:id', json(200, (req, _res, u) => getProject(ctx, u.userId, param(req, 'id'))));
   for (const action of ['start', 'stop', 'delete'] as ProjectAction[]) {
     r.post(`/projects/:id/${action}`, json(202, (req, _res, u) => signalProject(ctx, u.userId, param(req, 'id'), action)));

@@ -180,15 +180,15 @@ async function fromProjection(ctx: ServiceContext, p: ProjectRow): Promise<Proje
 
 /** The live status (workflow query) merged with the project's rows. */
 export async function projectStatus(ctx: ServiceContext, p: ProjectRow): Promise<ProjectDto> {
-  const query = ctx.temporal.workflow
-    .getHandle(workflowIdForProject(p.id))
-    .query<ProjectStatusView>(STATUS_QUERY)
+  // A deadline on the RPC itself: without a worker a query would otherwise keep retrying.
+  const query = ctx.temporal.connection
+    .withDeadline(Date.now() + ctx.queryTimeoutMs, () => ctx.temporal.workflow.getHandle(workflowIdForProject(p.id)).query<ProjectStatusView>(STATUS_QUERY))
     .then((v) => v as ProjectStatusView | null)
     .catch((err) => {
       if (!isWorkflowNotFound(err)) ctx.logger.warn({ err: (err as Error).message, projectId: p.id }, 'status query failed; using the projection');
       return null;
     });
-  const view = await withTimeout(query, ctx.queryTimeoutMs, () => null);
+  const view = await withTimeout(query, ctx.queryTimeoutMs + 500, () => null);
   if (!view) return fromProjection(ctx, p);
   const { projectId: _id, ...rest } = view;
   return { ...rest, id: p.id, name: p.name, description: p.description, k8sName: p.k8sName, createdAt: p.createdAt.toISOString(), statusSource: 'workflow' };

@@ -117,8 +117,16 @@ export async function saveKubeconfig(ctx: ServiceContext, userId: string, input:
 }
 
 /** Stores a kubeconfig that arrived with a trusted sign-in (Sealos): parsed, not reached. */
-export async function storeTrustedKubeconfig(ctx: ServiceContext, userId: string, kubeconfig: string): Promise<KubeconfigSummary> {
-  const { summary } = await inspectKubeconfig(kubeconfig);
+export async function storeTrustedKubeconfig(ctx: ServiceContext, userId: string, kubeconfig: string): Promise<KubeconfigSummary | null> {
+  if (!kubeconfig.trim() || kubeconfig.length > 64 * 1024) throw invalid('is empty or larger than 64 KiB');
+  let summary: KubeconfigSummary | null = null;
+  try {
+    summary = (await inspectKubeconfig(kubeconfig)).summary;
+  } catch (err) {
+    // The signed token vouches for it; if only the parser is unavailable, keep it anyway.
+    if ((err as ApiError).code !== 'unavailable') throw err;
+    ctx.logger.warn({ userId }, 'kubeconfig stored without inspection (Kubernetes client unavailable)');
+  }
   await putConfig(ctx, userId, CONFIG_KEYS.kubeconfig, kubeconfig, 'kubernetes');
   return summary;
 }

@@ -293,3 +293,47 @@ describe('an open terminal', () => {
     await Promise.all([a.closed, b.closed]);
   });
 });
+
+describe('flow control and liveness', () => {
+  it('asks ttyd to pause while the page is not reading, and to resume once it caught up', async () => {
+    const next = peer.nextConnection();
+    const c = connect('/api/projects/p1/terminal');
+    expect(await c.outcome).toBe('open');
+    const conn = await next;
+    const socket = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.pause(); // a page that stopped reading (background tab, slow network)
+    const chunk = Buffer.alloc(256 * 1024, 0x61);
+    for (let i = 0; i < 128 && conn.pauses === 0; i++) {
+      peer.broadcastOutput(chunk);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await until(() => conn.pauses === 1, 'pause');
+    expect(conn.resumes).toBe(0);
+    socket.resume();
+    await until(() => conn.resumes === 1, 'resume');
+    c.ws.close();
+    await c.closed;
+  });
+
+  it('drops a page that stops answering pings', async () => {
+    const s = http.createServer();
+    const p = attachTerminalProxy(s, {
+      authenticate: async () => ({ userId: 'alice' }),
+      resolveTarget: async () => ({ kind: 'ok', url: peer.url, token: TOKEN }),
+      logger: createLogger('terminal-proxy-test', 'silent'),
+      pingIntervalMs: 50,
+    });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    try {
+      const next = peer.nextConnection();
+      const ws = new WebSocket(`ws://127.0.0.1:${(s.address() as AddressInfo).port}/api/projects/p1/terminal`, { autoPong: false });
+      const closed = new Promise<number>((r) => ws.on('close', (code) => r(code)));
+      const conn = await next;
+      expect(await closed).toBe(TERMINAL_CLOSE.CLIENT_TIMEOUT);
+      expect((await conn.closed).code).toBe(1000); // and the sandbox side is released
+    } finally {
+      await p.close();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+});

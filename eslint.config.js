@@ -1,0 +1,45 @@
+// Lint rules that guard correctness: no floating promises anywhere, and workflow code
+// that stays deterministic (no Node built-ins, no activity implementations, no Prisma).
+import { builtinModules } from 'node:module';
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  {
+    ignores: ['node_modules/', 'prisma/generated/', 'web/build/', 'web/.cache/', 'test-results/', '.data/', 'coverage/', '**/*.js', '**/*.mjs'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: false }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    // Workflow code is replayed: it must be deterministic and bundle without Node.
+    files: ['workflows/**/*.ts', 'common/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: nodeBuiltins.map((name) => ({ name, message: 'Workflow code must not import Node built-ins.' })),
+          patterns: [
+            { group: ['**/activities/*', '!**/activities/types'], message: 'Workflows may import activity types only (import type ... from activities/types).' },
+            { group: ['@prisma/*', '**/prisma/generated/*', '**/server/*'], message: 'Workflows must not touch the database or server modules.' },
+            { group: ['@temporalio/worker', '@temporalio/client', '@temporalio/activity', '@kubernetes/*', 'pg'], message: 'Not allowed in workflow code.' },
+          ],
+        },
+      ],
+      'no-restricted-globals': ['error', { name: 'process', message: 'No process in workflow code.' }, { name: 'setTimeout', message: 'Use sleep() or condition() with a timeout.' }],
+    },
+  },
+);

@@ -1,0 +1,12 @@
+// What Express hands every loader and action (server/index.ts getLoadContext): the signed-in
+// user and the service functions the JSON API uses too.
+import type { WebApi } from '../server/web-api';
+
+export interface WebLoadContext {
+  user: { userId: string; via: 'session' | 'token' } | null;
+  api: WebApi;
+}
+
+declare module '@remix-run/node' {
+  interface AppLoadContext extends WebLoadContext {}
+}

@@ -1,0 +1,88 @@
+// The web process: configuration, database, Temporal client, the Express app with the
+// JSON API and Auth.js, the Remix pages (Vite middleware in development, the built server
+// in production) and the terminal WebSocket proxy, on PORT.
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createRequestHandler } from '@remix-run/express';
+import type { ServerBuild } from '@remix-run/node';
+import { Client, Connection } from '@temporalio/client';
+import express from 'express';
+import { ConfigError, databaseUrl, loadConfig } from '../../server/config';
+import { createDb } from '../../server/db';
+import { createLogger } from '../../server/logger';
+import { migrate } from '../../server/migrate';
+import { requestLogMiddleware } from '../../server/request-log';
+import { temporalConnectionOptions } from '../../server/temporal-connection';
+import { createApp } from './app';
+import { attachTerminalProxy, resolveTerminalTarget } from './terminal';
+
+const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const BUILD_DIR = path.join(WEB_DIR, 'build');
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger('web', config.LOG_LEVEL);
+  const dbUrl = databaseUrl(config);
+  await migrate(dbUrl);
+  const db = createDb(dbUrl);
+  // Lazy: the web starts (and /readyz says why it is not ready) while Temporal is down.
+  const connection = Connection.lazy(temporalConnectionOptions(config));
+  const temporalClient = new Client({ connection, namespace: config.TEMPORAL_NAMESPACE });
+
+  const web = createApp({ config, db, temporalClient, logger }, { before: [requestLogMiddleware(logger)] });
+  const server = http.createServer(web.app);
+
+  const production = config.NODE_ENV === 'production' || process.env.FSA_WEB_BUILD === '1';
+  if (production) {
+    const serverEntry = path.join(BUILD_DIR, 'server', 'index.js');
+    if (!fs.existsSync(serverEntry)) throw new Error(`${serverEntry} is missing: run "npx vite build --config web/vite.config.ts" first`);
+    const build = (await import(pathToFileURL(serverEntry).href)) as ServerBuild;
+    web.mountUi((app) => {
+      app.use('/assets', express.static(path.join(BUILD_DIR, 'client', 'assets'), { immutable: true, maxAge: '1y' }));
+      app.use(express.static(path.join(BUILD_DIR, 'client'), { maxAge: '1h' }));
+      app.all('*', createRequestHandler({ build, mode: 'production', getLoadContext: (_req, res) => ({ user: res.locals.user, api: web.webApi }) }));
+    });
+  } else {
+    const vite = await import('vite');
+    const devServer = await vite.createServer({ configFile: path.join(WEB_DIR, 'vite.config.ts'), server: { middlewareMode: true, hmr: { server } } });
+    web.mountUi((app) => {
+      app.use(devServer.middlewares);
+      app.all(
+        '*',
+        createRequestHandler({
+          build: () => devServer.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>,
+          mode: 'development',
+          getLoadContext: (_req, res) => ({ user: res.locals.user, api: web.webApi }),
+        }),
+      );
+    });
+  }
+
+  const terminal = attachTerminalProxy(server, {
+    authenticate: web.authenticate,
+    resolveTarget: (userId, projectId) => resolveTerminalTarget(db, web.ctx.cipher, userId, projectId),
+    logger,
+  });
+
+  server.listen(config.PORT, () => logger.info({ port: config.PORT, mode: production ? 'production' : 'development' }, 'web listening'));
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    server.close();
+    await terminal.close().catch(() => undefined);
+    await web.close();
+    await connection.close().catch(() => undefined);
+    await db.$disconnect();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,56 @@
+// The worker process: task queue project-lifecycle, Kubernetes activities with the
+// owner's kubeconfig, the status projection, Prometheus metrics. SIGTERM/SIGINT stop
+// polling, let in-flight tasks finish, then exit.
+import fs from 'node:fs';
+import { NativeConnection } from '@temporalio/worker';
+import { createKubernetesActivities } from '../activities/kubernetes';
+import { createStatusProjection } from '../activities/status-projection';
+import { ConfigError, databaseUrl, loadConfig } from '../server/config';
+import { createCipher } from '../server/crypto';
+import { createDb } from '../server/db';
+import { createLogger } from '../server/logger';
+import { migrate } from '../server/migrate';
+import { encryptionKey } from '../server/secrets';
+import { temporalConnectionOptions } from '../server/temporal-connection';
+import { createLifecycleWorker } from './create-worker';
+import { installWorkerTelemetry } from './metrics';
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger('worker', config.LOG_LEVEL);
+  installWorkerTelemetry(config, logger); // once, before any connection
+
+  const dbUrl = databaseUrl(config);
+  await migrate(dbUrl);
+  const db = createDb(dbUrl);
+  const cipher = createCipher(encryptionKey(config));
+  const adminKubeconfig = config.CLUSTER_ADMIN_KUBECONFIG && fs.existsSync(config.CLUSTER_ADMIN_KUBECONFIG)
+    ? fs.readFileSync(config.CLUSTER_ADMIN_KUBECONFIG, 'utf8')
+    : config.CLUSTER_ADMIN_KUBECONFIG;
+
+  const activities = {
+    ...createKubernetesActivities({ db, cipher, clusterDomain: config.CLUSTER_DOMAIN, adminKubeconfig, logger }),
+    ...createStatusProjection(db),
+  };
+
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config));
+  const worker = await createLifecycleWorker({
+    connection,
+    activities,
+    namespace: config.TEMPORAL_NAMESPACE,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    shutdownGraceTime: config.SHUTDOWN_TIMEOUT_MS,
+  });
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker polling');
+  // The SDK's Runtime stops the worker on SIGINT/SIGTERM; run() resolves once drained.
+  await worker.run();
+  await connection.close();
+  await db.$disconnect();
+  logger.info('worker stopped');
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) console.error(err.message);
+  else console.error(err);
+  process.exit(1);
+});
