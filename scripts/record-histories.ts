@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { freePort } from './services/process';
 import { startTemporalDevServer, temporalCliPath } from './services/temporal';
 import { createFakeActivities } from '../test/fake-activities';
@@ -64,7 +65,7 @@ try {
   for (const [name, run] of Object.entries(scenarios)) {
     const handle = await run();
     const history = await handle.fetchHistory();
-    fs.writeFileSync(path.join(OUT, `${name}.json`), JSON.stringify(history, null, 1) + '\n');
+    fs.writeFileSync(path.join(OUT, `${name}.json`), historyToJSON(history) + '\n');
     console.log(`recorded ${name}: ${history.events?.length} events`);
   }
 } finally {

@@ -171,11 +171,11 @@ describe('temporalConnectionOptions', () => {
   });
 });
 
-describe('docs/operations.md', () => {
+describe('README.md configuration table', () => {
   it('documents every variable of the config module in its table', async () => {
     const { configSchema } = await import('./config');
     const here = path.dirname(fileURLToPath(import.meta.url));
-    const doc = fs.readFileSync(path.join(here, '../docs/operations.md'), 'utf8');
+    const doc = fs.readFileSync(path.join(here, '../README.md'), 'utf8');
     const undocumented = Object.keys(configSchema.shape).filter((name) => !doc.includes(`| \`${name}\` |`));
     expect(undocumented).toEqual([]);
   });

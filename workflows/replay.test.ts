@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker } from '@temporalio/worker';
 import { lifecycleWorkflowBundle } from '../worker/create-worker';
 
@@ -15,7 +16,7 @@ it('has recorded histories to replay', () => {
 });
 
 it.each(files)('replays %s deterministically', async (file) => {
-  const history = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
+  const history = historyFromJSON(JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8')));
   const results = Worker.runReplayHistories({ workflowBundle: await lifecycleWorkflowBundle() }, [{ workflowId: file, history }]);
   for await (const result of results) {
     expect(result.error).toBeUndefined();
