@@ -61,7 +61,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-type Any = KubeObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Any = KubeObject & Record<string, any>;  
 
 async function poll<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -1,6 +1,7 @@
 // The worker's telemetry end to end: a real worker process with installWorkerTelemetry
-// runs a workflow that emits the lifecycle metrics; its Prometheus endpoint then shows the
-// SDK runtime series and fsa_lifecycle_*, and the SDK's logs come out as redacted JSON.
+// runs a projectLifecycle (fake Kubernetes) through ERROR, RUNNING and STOPPED; its
+// Prometheus endpoint then shows the SDK runtime series and fsa_lifecycle_*, and the
+// SDK's logs come out as redacted JSON.
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,27 +39,30 @@ const series = (name: string) => metrics.split('\n').filter((l) => l.startsWith(
 
 describe('worker Prometheus endpoint', () => {
   it('exposes the SDK runtime metrics', () => {
-    expect(metrics).toContain('# TYPE temporal_workflow_completed_total counter');
+    expect(metrics).toContain('# TYPE temporal_activity_execution_latency histogram');
     expect(metrics).toContain('# TYPE temporal_workflow_task_execution_latency histogram');
   });
 
   it('counts lifecycle transitions by from and to', () => {
     expect(metrics).toContain('# TYPE fsa_lifecycle_transitions_total counter');
     const lines = series('fsa_lifecycle_transitions_total');
-    expect(lines.find((l) => l.includes('from="CREATING"') && l.includes('to="RUNNING"'))).toMatch(/ 1$/);
-    expect(lines.find((l) => l.includes('from="ERROR"') && l.includes('to="STOPPED"'))).toMatch(/ 1$/);
+    expect(lines.find((l) => l.includes('from="CREATING"') && l.includes('to="ERROR"'))).toMatch(/ 1$/);
+    expect(lines.find((l) => l.includes('from="ERROR"'))).toMatch(/ 1$/);
+    expect(lines.find((l) => l.includes('to="RUNNING"'))).toBeDefined();
+    expect(lines.find((l) => l.includes('from="STOPPING"') && l.includes('to="STOPPED"'))).toMatch(/ 1$/);
   });
 
   it('records the time spent in each state in seconds', () => {
     expect(metrics).toContain('# TYPE fsa_lifecycle_state_seconds histogram');
     const counts = series('fsa_lifecycle_state_seconds_count');
-    expect(counts.map((l) => /state="([A-Z]+)"/.exec(l)?.[1]).sort()).toEqual(['CREATING', 'ERROR', 'RUNNING']);
+    const states = counts.map((l) => /state="([A-Z]+)"/.exec(l)?.[1]);
+    for (const s of ['CREATING', 'ERROR', 'RUNNING', 'STOPPING']) expect(states).toContain(s);
     // The custom buckets (seconds up to a week), not the core's millisecond defaults.
     expect(metrics).toMatch(/fsa_lifecycle_state_seconds_bucket\{[^}]*le="604800"\}/);
   });
 
   it('counts errors by reason', () => {
-    expect(series('fsa_lifecycle_errors_total').find((l) => l.includes('reason="sandbox-failed"'))).toMatch(/ 1$/);
+    expect(series('fsa_lifecycle_errors_total').find((l) => l.includes('reason="Forbidden"'))).toMatch(/ 1$/);
   });
 });
 
@@ -70,13 +74,13 @@ describe('worker logs', () => {
       .map((l) => JSON.parse(l) as Record<string, unknown>);
 
   it('forwards workflow logs to pino as JSON with the workflow id', () => {
-    const line = lines().find((l) => l.msg === 'telemetry fixture finished');
-    expect(line).toMatchObject({ level: 'info', name: 'worker', sdkComponent: 'workflow', workflowType: 'telemetryFixture' });
+    const line = lines().find((l) => l.msg === 'lifecycle fault');
+    expect(line).toMatchObject({ name: 'worker', sdkComponent: 'workflow', workflowType: 'projectLifecycle', reason: 'Forbidden' });
     expect(String(line?.workflowId)).toMatch(/^telemetry-/);
   });
 
   it('redacts secrets logged from a workflow', () => {
-    expect(stdout).not.toContain('fixture-workflow-password');
-    expect(lines().find((l) => l.msg === 'telemetry fixture finished')?.password).toBe('[redacted]');
+    expect(stdout).toContain('clusters is forbidden');
+    expect(stdout).not.toContain('sekrit-bearer-token-123');
   });
 });

@@ -131,3 +131,8 @@ export class LifecycleState {
 export function visibleKey(view: ProjectStatusView): string {
   return JSON.stringify({ ...view, updatedAt: undefined });
 }
+
+/** Readiness polling backoff: doubles from the initial delay up to the maximum. */
+export function nextBackoff(delayMs: number, maxMs: number): number {
+  return Math.min(delayMs * 2, maxMs);
+}

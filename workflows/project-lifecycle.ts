@@ -29,7 +29,7 @@ import {
 } from '../common/lifecycle';
 import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
 import type { ProjectStatus } from '../common/status';
-import { LifecycleState, visibleKey } from './lifecycle-state';
+import { LifecycleState, nextBackoff, visibleKey } from './lifecycle-state';
 import { deleteSignal, environmentChangedSignal, startSignal, statusQuery, stopSignal } from './messages';
 
 type Resource = 'sandbox' | 'database';
@@ -155,7 +155,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       }
       const seen = wake;
       await condition(() => wake !== seen, Math.min(delay, remaining));
-      delay = Math.min(delay * 2, timings.maxBackoffMs);
+      delay = nextBackoff(delay, timings.maxBackoffMs);
     }
   };
 

@@ -1,5 +1,10 @@
-// Error mapping and the client's request timeout, without a cluster.
+// Error mapping and the client's request handling, without a cluster.
+import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
 import { parseKubeconfig, tokenKubeconfig } from './kubeconfig';
 import { mapKubeError } from './errors';
@@ -33,6 +38,16 @@ describe('mapKubeError', () => {
     expect(err.message).toContain('will retry');
   });
 
+  it("maps client-node's ApiException by its code and Status body", () => {
+    const status = { kind: 'Status', reason: 'Invalid', message: 'x is invalid', details: { causes } };
+    const invalid = mapKubeError(new ApiException(422, 'HTTP 422', status, {}), 'StatefulSet ns/Bad_Name');
+    expect((invalid as ApplicationFailure).type).toBe('InvalidSpec');
+    expect(invalid.message).toContain('metadata.name: Invalid value: "Bad_Name"');
+    const busy = mapKubeError(new ApiException(503, 'HTTP 503', JSON.stringify({ kind: 'Status', message: 'busy' }), {}), 'Service ns/x');
+    expect(busy).not.toBeInstanceOf(ApplicationFailure);
+    expect(busy.message).toContain('busy');
+  });
+
   it('connection errors and timeouts stay retryable', () => {
     const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' });
     expect(mapKubeError(refused, 'Ingress ns/x')).not.toBeInstanceOf(ApplicationFailure);
@@ -54,6 +69,47 @@ describe('KubeClient timeout', () => {
       await expect(client.get({ apiVersion: 'v1', kind: 'Service', name: 's' })).rejects.toBeInstanceOf(KubeTimeoutError);
     } finally {
       sockets.forEach((s) => s.destroy());
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
+
+describe('KubeClient requests', () => {
+  it('sends objects as given (name case, fields unknown to client-node) and reads a tokenFile per request', async () => {
+    const seen: Array<{ method?: string; url?: string; auth?: string; type?: string; body: string }> = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => (body += c));
+      req.on('end', () => {
+        seen.push({ method: req.method, url: req.url, auth: req.headers.authorization, type: req.headers['content-type'], body });
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(body || JSON.stringify({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', creationTimestamp: '2024-01-01T00:00:00Z' } }));
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsa-kube-'));
+    const tokenFile = path.join(dir, 'token');
+    fs.writeFileSync(tokenFile, 'first\n');
+    const kubeconfig = JSON.parse(tokenKubeconfig({ name: 'x', server: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, token: 'unused', namespace: 'ns1' }));
+    kubeconfig.users[0].user = { tokenFile };
+    const client = new KubeClient(parseKubeconfig(JSON.stringify(kubeconfig)), { timeoutMs: 5000 });
+    try {
+      const sts = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'Mixed_Case' }, spec: { replicas: 1, notInTheModel: 'kept' } };
+      await client.apply(sts);
+      fs.writeFileSync(tokenFile, 'second');
+      const pod = await client.get({ apiVersion: 'v1', kind: 'Pod', name: 'p' });
+      expect(seen[0]).toMatchObject({
+        method: 'PATCH',
+        url: '/apis/apps/v1/namespaces/ns1/statefulsets/Mixed_Case?fieldManager=fullstackagent&force=true',
+        auth: 'Bearer first',
+        type: 'application/apply-patch+yaml',
+      });
+      expect(JSON.parse(seen[0]!.body)).toEqual(sts);
+      expect(seen[1]).toMatchObject({ method: 'GET', url: '/api/v1/namespaces/ns1/pods/p', auth: 'Bearer second' });
+      expect(pod?.metadata.creationTimestamp).toBe('2024-01-01T00:00:00Z'); // a string as sent, not a Date
+    } finally {
+      client.close();
+      fs.rmSync(dir, { recursive: true, force: true });
       await new Promise((r) => server.close(r));
     }
   });

@@ -4,8 +4,9 @@
 // field; 409 (a conflicting write), 429, 5xx, connection errors and timeouts are transient
 // -> a plain Error, which the activity retry policy retries.
 import { ApplicationFailure } from '@temporalio/common';
+import { ApiException } from '@kubernetes/client-node';
 import type { NonRetryableErrorType } from '../types';
-import { KubeApiError, KubeTimeoutError } from './kube-client';
+import { KubeApiError, KubeTimeoutError, kubeApiErrorFrom } from './kube-client';
 
 export function nonRetryable(message: string, type: NonRetryableErrorType, details?: unknown): ApplicationFailure {
   return details === undefined ? ApplicationFailure.nonRetryable(message, type) : ApplicationFailure.nonRetryable(message, type, details);
@@ -14,6 +15,8 @@ export function nonRetryable(message: string, type: NonRetryableErrorType, detai
 /** `what` names the object, e.g. `StatefulSet ns-u1/app-agentruntime-abcdef`. */
 export function mapKubeError(err: unknown, what: string): Error {
   if (err instanceof ApplicationFailure) return err;
+  // KubeClient converts client-node's ApiException already; a direct client-node call may not.
+  if (err instanceof ApiException) err = kubeApiErrorFrom(err, what);
   if (err instanceof KubeApiError) {
     const fields = err.causes
       .map((c) => [c.field, c.message].filter(Boolean).join(': '))

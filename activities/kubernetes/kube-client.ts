@@ -1,10 +1,37 @@
-// A thin Kubernetes REST client over node:https. Not @kubernetes/client-node: its 2.0.1
-// release imports undici 8, which crashes on Node 20 at import time (see kubeconfig.ts).
-// Raw requests also give the activities exact control of server-side apply (one idempotent
-// create-or-patch request), subresources (status), a short per-request timeout, and the
-// real Status body (code, reason, causes) for error mapping.
+// The Kubernetes client of the activities and the local cluster, on @kubernetes/client-node
+// 1.4.0 (2.x imports undici 8, which crashes on Node 20; see kubeconfig.ts). client-node
+// parses the kubeconfig and authenticates (KubeConfig), sends (its node-fetch transport and
+// middleware) and reports failures (ApiException); requests go through KubernetesObjectApi
+// (server-side apply, create, read, list, delete) with three adjustments, each for behaviour
+// the activities rely on:
+// - paths come from the static table below, with names as given: client-node lowercases the
+//   whole path (so `Bad_Name` would be sent to `.../bad_name` and rejected for the mismatch,
+//   not as the invalid name it is) and looks each kind up with a discovery round trip;
+// - objects go out and come back as plain JSON: client-node's typed models drop fields they
+//   do not know on the way out and turn timestamps into Dates on the way in;
+// - a middleware gives every request a short timeout (a hung API server is a retryable
+//   error) and a keep-alive connection pool per client (client-node makes a new agent per
+//   request).
+// Failures are rethrown as KubeApiError (with the Status reason and causes) and
+// KubeTimeoutError, which errors.ts maps for Temporal and the simulators test for.
 import https from 'node:https';
 import http from 'node:http';
+import {
+  AbortError,
+  ApiException,
+  KubernetesObjectApi,
+  PatchStrategy,
+  ServerConfiguration,
+  createConfiguration,
+  type Configuration,
+  type HttpMethod,
+  type KubernetesObject,
+  type RequestContext,
+  type ResponseContext,
+} from '@kubernetes/client-node';
+// Not re-exported by the package index; the registry is client-node's documented way to give
+// a kind its own (here: identity) serializer.
+import { ObjectSerializer } from '@kubernetes/client-node/dist/serializer.js';
 import { parseKubeconfig, type ResolvedKubeconfig } from './kubeconfig';
 
 export interface KubeObject {
@@ -112,22 +139,103 @@ export interface RequestOptions {
   query?: Record<string, string | undefined>;
 }
 
+// Objects of the kinds in the table are sent as given (see the header).
+let identitySerializersRegistered = false;
+function registerIdentitySerializers(): void {
+  if (identitySerializersRegistered) return;
+  identitySerializersRegistered = true;
+  const identity = { serialize: (data: unknown) => data, deserialize: (data: unknown) => data };
+  for (const gvk of Object.keys(RESOURCES)) {
+    const kind = gvk.slice(gvk.lastIndexOf('/') + 1);
+    const apiVersion = gvk.slice(0, gvk.lastIndexOf('/'));
+    const slash = apiVersion.indexOf('/');
+    const gvkKey = { group: slash < 0 ? '' : apiVersion.slice(0, slash), version: apiVersion.slice(slash + 1), kind };
+    try {
+      ObjectSerializer.registerModel(gvkKey, identity as never);
+    } catch {
+      // already registered (a second copy of this module in the same process)
+    }
+  }
+}
+
+function parseBody(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** KubernetesObjectApi with exact-case paths from the table and plain-JSON answers. */
+class ObjectApi extends KubernetesObjectApi {
+  constructor(
+    configuration: Configuration,
+    private readonly namespace: string,
+  ) {
+    super(configuration);
+    this.defaultNamespace = namespace;
+  }
+
+  protected override async specUriPath(spec: KubernetesObject, action: string): Promise<string> {
+    const key: ObjectKey = {
+      apiVersion: spec.apiVersion ?? 'v1',
+      kind: spec.kind ?? '',
+      name: action === 'create' || action === 'list' ? undefined : spec.metadata?.name,
+      namespace: spec.metadata?.namespace,
+    };
+    // A list without a namespace is across all namespaces.
+    if (action === 'list' && !key.namespace) return resourcePath(key, '').replace(/\/namespaces\/[^/]*\//, '/');
+    return resourcePath(key, this.namespace);
+  }
+
+  protected override async processResponse<T extends KubernetesObject>(response: ResponseContext): Promise<T> {
+    const text = await response.body.text();
+    const parsed = parseBody(text);
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return parsed as T;
+    throw new ApiException(response.httpStatusCode, `HTTP ${response.httpStatusCode}`, parsed ?? text, response.headers);
+  }
+
+  /** A request built by the caller, through the same auth, middleware and answer handling. */
+  send<T>(ctx: RequestContext): Promise<T> {
+    return this.requestPromise(ctx) as Promise<T>;
+  }
+}
+
+/** client-node's ApiException as a KubeApiError (Status reason, message and causes). */
+export function kubeApiErrorFrom(err: ApiException<unknown>, what: string): KubeApiError {
+  const body = typeof err.body === 'string' ? (parseBody(err.body) ?? err.body) : err.body;
+  const st = (body && typeof body === 'object' ? body : {}) as { reason?: string; message?: string; details?: { causes?: StatusCause[] } };
+  const headers = (err.headers ?? {}) as Record<string, string>;
+  const retryAfter = Number(headers['retry-after']);
+  return new KubeApiError(
+    err.code,
+    st.reason ?? '',
+    st.message ?? `${what}: HTTP ${err.code} ${typeof body === 'string' ? body.slice(0, 200) : ''}`.trimEnd(),
+    st.details?.causes ?? [],
+    Number.isFinite(retryAfter) && headers['retry-after'] !== undefined ? retryAfter : undefined,
+  );
+}
+
 export class KubeClient {
   readonly namespace: string;
   readonly server: string;
   private readonly timeoutMs: number;
   private readonly fieldManager: string;
   private readonly agent: https.Agent | http.Agent;
+  private readonly configuration: Configuration;
+  private readonly api: ObjectApi;
 
   constructor(
     readonly config: ResolvedKubeconfig,
     opts: KubeClientOptions = {},
   ) {
+    registerIdentitySerializers();
     this.server = config.server;
     this.namespace = config.namespace;
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.fieldManager = opts.fieldManager ?? 'fullstackagent';
-    // One keep-alive pool per client (= per user and kubeconfig version).
+    // One keep-alive pool per client (= per user and kubeconfig version), with the TLS
+    // material of the kubeconfig's current context.
     this.agent = config.server.startsWith('http:')
       ? new http.Agent({ keepAlive: true, maxSockets: 16 })
       : new https.Agent({
@@ -138,6 +246,22 @@ export class KubeClient {
           key: config.key,
           rejectUnauthorized: !config.skipTlsVerify,
         });
+    const perRequest = {
+      // Runs after KubeConfig has set the credentials on the request.
+      pre: async (ctx: RequestContext) => {
+        ctx.setAgent(this.agent);
+        ctx.setSignal(AbortSignal.timeout(this.timeoutMs));
+        if (config.tokenFile && config.token) ctx.setHeaderParam('Authorization', `Bearer ${config.token()}`);
+        return ctx;
+      },
+      post: async (rsp: ResponseContext) => rsp,
+    };
+    this.configuration = createConfiguration({
+      baseServer: new ServerConfiguration(config.server, {}),
+      authMethods: { default: config.kubeConfig },
+      promiseMiddleware: [perRequest],
+    });
+    this.api = new ObjectApi(this.configuration, config.namespace);
   }
 
   /** Closes idle keep-alive connections (when the client is dropped). */
@@ -145,72 +269,45 @@ export class KubeClient {
     this.agent.destroy();
   }
 
+  /** Runs one client-node call; its failures come back as KubeApiError / KubeTimeoutError. */
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof ApiException) throw kubeApiErrorFrom(err, what);
+      if (err instanceof AbortError || (err as Error | null)?.name === 'AbortError') throw new KubeTimeoutError(what, this.timeoutMs);
+      throw err;
+    }
+  }
+
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const url = new URL(this.server + path);
-    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
-    const headers: Record<string, string | number> = { Accept: 'application/json' };
-    if (this.config.token) headers.Authorization = `Bearer ${this.config.token()}`;
-    else if (this.config.basicAuth) {
-      headers.Authorization = `Basic ${Buffer.from(`${this.config.basicAuth.username}:${this.config.basicAuth.password}`).toString('base64')}`;
+    const ctx = this.configuration.baseServer.makeRequestContext(path, method as HttpMethod);
+    for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) ctx.setQueryParam(k, v);
+    ctx.setHeaderParam('Accept', 'application/json');
+    if (opts.body !== undefined) {
+      ctx.setHeaderParam('Content-Type', opts.contentType ?? 'application/json');
+      ctx.setBody(JSON.stringify(opts.body));
     }
-    const payload = opts.body === undefined ? undefined : Buffer.from(JSON.stringify(opts.body));
-    if (payload) {
-      headers['Content-Type'] = opts.contentType ?? 'application/json';
-      headers['Content-Length'] = payload.length;
-    }
-    const what = `${method} ${path}`;
-    const transport = url.protocol === 'http:' ? http : https;
-    return new Promise<T>((resolve, reject) => {
-      const req = transport.request(url, { method, headers, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', reject);
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const status = res.statusCode ?? 0;
-          let parsed: unknown = undefined;
-          try {
-            parsed = text ? JSON.parse(text) : undefined;
-          } catch {
-            parsed = undefined;
-          }
-          if (status >= 200 && status < 300) return resolve(parsed as T);
-          const st = (parsed ?? {}) as { reason?: string; message?: string; details?: { causes?: StatusCause[] } };
-          const retryAfter = Number(res.headers['retry-after']);
-          reject(
-            new KubeApiError(
-              status,
-              st.reason ?? '',
-              st.message ?? `${what}: HTTP ${status} ${text.slice(0, 200)}`,
-              st.details?.causes ?? [],
-              Number.isFinite(retryAfter) ? retryAfter : undefined,
-            ),
-          );
-        });
-      });
-      req.setTimeout(this.timeoutMs, () => req.destroy(new KubeTimeoutError(what, this.timeoutMs)));
-      req.on('error', reject);
-      req.end(payload);
-    });
+    return this.run(`${method} ${path}`, () => this.api.send<T>(ctx));
   }
 
   /** Server-side apply: one request that creates or updates; fields this manager stops sending are removed. */
   apply<T extends KubeObject>(obj: T): Promise<T> {
-    return this.request<T>('PATCH', resourcePath(keyOf(obj), this.namespace), {
-      body: obj,
-      contentType: 'application/apply-patch+yaml',
-      query: { fieldManager: this.fieldManager, force: 'true' },
-    });
+    return this.run(`PATCH ${resourcePath(keyOf(obj), this.namespace)}`, () =>
+      this.api.patch(obj as KubernetesObject, undefined, undefined, this.fieldManager, true, PatchStrategy.ServerSideApply) as Promise<T>,
+    );
   }
 
   create<T extends KubeObject>(obj: T): Promise<T> {
-    return this.request<T>('POST', resourcePath({ ...keyOf(obj), name: undefined }, this.namespace), { body: obj });
+    return this.run(`POST ${resourcePath({ ...keyOf(obj), name: undefined }, this.namespace)}`, () => this.api.create(obj as KubernetesObject) as Promise<T>);
   }
 
   /** The object, or null when it does not exist. */
   async get<T extends KubeObject>(key: ObjectKey): Promise<T | null> {
     try {
-      return await this.request<T>('GET', resourcePath(key, this.namespace));
+      return await this.run(`GET ${resourcePath(key, this.namespace)}`, () =>
+        this.api.read({ apiVersion: key.apiVersion, kind: key.kind, metadata: { name: key.name!, namespace: key.namespace } }) as Promise<T>,
+      );
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return null;
       throw err;
@@ -218,26 +315,24 @@ export class KubeClient {
   }
 
   async list<T extends KubeObject>(key: Omit<ObjectKey, 'name'>, opts: { labelSelector?: string; allNamespaces?: boolean } = {}): Promise<T[]> {
-    let path = resourcePath(key, this.namespace);
-    if (opts.allNamespaces) path = path.replace(/\/namespaces\/[^/]+\//, '/');
-    const res = await this.request<{ items: T[] }>('GET', path, { query: { labelSelector: opts.labelSelector } });
+    const namespace = opts.allNamespaces ? undefined : (key.namespace ?? this.namespace);
+    const res = await this.run(`GET ${resourcePath(key, this.namespace)}`, () =>
+      this.api.list<T & KubernetesObject>(key.apiVersion, key.kind, namespace, undefined, undefined, undefined, undefined, opts.labelSelector),
+    );
     // Lists omit apiVersion/kind on items; put them back so items can be passed on as keys.
     return res.items.map((i) => ({ ...i, apiVersion: key.apiVersion, kind: key.kind }));
   }
 
   mergePatch<T extends KubeObject>(key: ObjectKey, patch: unknown, subresource?: string): Promise<T> {
-    return this.request<T>('PATCH', resourcePath(key, this.namespace, subresource), {
-      body: patch,
-      contentType: 'application/merge-patch+json',
-    });
+    return this.request<T>('PATCH', resourcePath(key, this.namespace, subresource), { body: patch, contentType: PatchStrategy.MergePatch });
   }
 
   /** Deletes; false when it was already gone. Background propagation: owned objects follow. */
   async delete(key: ObjectKey): Promise<boolean> {
     try {
-      await this.request('DELETE', resourcePath(key, this.namespace), {
-        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' },
-      });
+      await this.run(`DELETE ${resourcePath(key, this.namespace)}`, () =>
+        this.api.delete({ apiVersion: key.apiVersion, kind: key.kind, metadata: { name: key.name, namespace: key.namespace } }, undefined, undefined, undefined, undefined, 'Background'),
+      );
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return false;

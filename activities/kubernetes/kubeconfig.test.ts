@@ -45,6 +45,14 @@ describe('parseKubeconfig', () => {
     expect(() => parseKubeconfig(text)).toThrow(message);
   });
 
+  it('builds the KubeConfig of the current context for client-node', () => {
+    const c = parseKubeconfig(yaml('    token: abc', ', namespace: ns-user'));
+    expect(c.kubeConfig.getCurrentContext()).toBe('dev');
+    expect(c.kubeConfig.getCurrentCluster()?.server).toBe('https://k8s.example:6443');
+    expect(c.kubeConfig.getCurrentUser()?.token).toBe('abc');
+    expect(c.kubeConfig.getContextObject('dev')?.namespace).toBe('ns-user');
+  });
+
   it('round-trips what tokenKubeconfig writes', () => {
     const c = parseKubeconfig(tokenKubeconfig({ name: 'ns-a', server: 'https://127.0.0.1:1234', ca: Buffer.from('X'), token: 't0k', namespace: 'ns-a' }));
     expect(c).toMatchObject({ server: 'https://127.0.0.1:1234', namespace: 'ns-a', skipTlsVerify: false });

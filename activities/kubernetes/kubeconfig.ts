@@ -1,9 +1,12 @@
-// Kubeconfig parsing and writing. Not @kubernetes/client-node's KubeConfig: client-node
-// 2.0.1 pulls in undici 8, which calls zlib.createZstdDecompress at import time and so
-// crashes on Node 20 (the machines' runtime). Supported credentials: bearer token (inline
-// or file), client certificate/key (inline or file), basic auth; exec and auth-provider
-// plugins are rejected with a message saying so.
+// Kubeconfig parsing and writing, on @kubernetes/client-node's KubeConfig (1.4.0, which runs
+// on Node 20; 2.x pulls in undici 8, whose import-time zlib.createZstdDecompress needs Node 22).
+// KubeConfig parses and resolves the current context; this module adds the checks that give
+// a user a message naming what is wrong, and builds the KubeConfig the client authenticates
+// with. Supported credentials: bearer token (inline or tokenFile), client certificate/key
+// (inline or file), basic auth; exec and auth-provider plugins are rejected with a message
+// saying so (they would run commands or reach identity providers from the worker).
 import fs from 'node:fs';
+import { KubeConfig, type Cluster, type User } from '@kubernetes/client-node';
 import { parse as parseYaml } from 'yaml';
 
 export interface ResolvedKubeconfig {
@@ -18,25 +21,21 @@ export interface ResolvedKubeconfig {
   cert?: Buffer;
   key?: Buffer;
   basicAuth?: { username: string; password: string };
-}
-
-type Named<T> = Array<{ name?: string } & T>;
-interface RawKubeconfig {
-  'current-context'?: string;
-  clusters?: Named<{ cluster?: Record<string, unknown> }>;
-  users?: Named<{ user?: Record<string, unknown> }>;
-  contexts?: Named<{ context?: { cluster?: string; user?: string; namespace?: string } }>;
+  /** Set when the token comes from a file: the client then reads it per request (trimmed). */
+  tokenFile?: string;
+  /** The current context only, as client-node authenticates requests with it. */
+  kubeConfig: KubeConfig;
 }
 
 const str = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
 
-function bytes(what: string, data: unknown, file: unknown): Buffer | undefined {
-  if (str(data)) return Buffer.from(data as string, 'base64');
+function bytes(what: string, data: string | undefined, file: string | undefined): Buffer | undefined {
+  if (str(data)) return Buffer.from(data!, 'base64');
   if (str(file)) {
     try {
-      return fs.readFileSync(file as string);
+      return fs.readFileSync(file!);
     } catch (err) {
-      throw new Error(`${what} file ${file as string} cannot be read: ${(err as Error).message}`);
+      throw new Error(`${what} file ${file!} cannot be read: ${(err as Error).message}`);
     }
   }
   return undefined;
@@ -44,46 +43,75 @@ function bytes(what: string, data: unknown, file: unknown): Buffer | undefined {
 
 /** Parses and checks a kubeconfig; throws an Error naming what is wrong. */
 export function parseKubeconfig(text: string): ResolvedKubeconfig {
-  let raw: RawKubeconfig;
+  // A first, lenient parse for the shape check: KubeConfig reads a bare string or an empty
+  // document as an empty config, which would surface as a confusing "no current-context".
+  let raw: unknown;
   try {
-    raw = parseYaml(text) as RawKubeconfig;
+    raw = parseYaml(text);
   } catch (err) {
     throw new Error(`it is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (!raw || typeof raw !== 'object') throw new Error('it is not a kubeconfig (expected a YAML mapping)');
-  const contextName = str(raw['current-context']);
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new Error('it is not a kubeconfig (expected a YAML mapping)');
+
+  const all = new KubeConfig();
+  try {
+    all.loadFromString(text);
+  } catch (err) {
+    throw new Error(`it is not a valid kubeconfig: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const contextName = str(all.getCurrentContext());
   if (!contextName) throw new Error('it has no current-context');
-  const ctx = raw.contexts?.find((c) => c.name === contextName)?.context;
+  const ctx = all.getContextObject(contextName);
   if (!ctx) throw new Error(`its current-context "${contextName}" is not among its contexts`);
-  const cluster = raw.clusters?.find((c) => c.name === ctx.cluster)?.cluster;
+  const cluster = all.getCluster(ctx.cluster);
   if (!cluster) throw new Error(`context "${contextName}" names cluster "${ctx.cluster ?? ''}", which is not among its clusters`);
   const server = str(cluster.server);
   if (!server || !/^https?:\/\//.test(server)) throw new Error(`cluster "${ctx.cluster}" has no http(s) server URL`);
-  const user = raw.users?.find((u) => u.name === ctx.user)?.user;
+  const user = ctx.user ? all.getUser(ctx.user) : null;
   if (!user) throw new Error(`context "${contextName}" names user "${ctx.user ?? ''}", which is not among its users`);
-  if (user.exec || user['auth-provider']) {
+  if (user.exec || user.authProvider) {
     throw new Error(`user "${ctx.user}" authenticates through an exec/auth-provider plugin, which is not supported here; use a token or client certificate`);
   }
+  // KubeConfig 1.4.0 reads only the non-standard `token-file`; kubectl's key is `tokenFile`.
+  const rawUser = (raw as { users?: Array<{ name?: string; user?: Record<string, unknown> }> }).users?.find((u) => u?.name === ctx.user)?.user;
+  const tokenFile = str(rawUser?.tokenFile);
 
-  const resolved: ResolvedKubeconfig = {
+  const resolved: Omit<ResolvedKubeconfig, 'kubeConfig'> = {
     contextName,
     server: server.replace(/\/+$/, ''),
     namespace: str(ctx.namespace) ?? 'default',
-    ca: bytes('certificate-authority', cluster['certificate-authority-data'], cluster['certificate-authority']),
-    skipTlsVerify: cluster['insecure-skip-tls-verify'] === true,
-    cert: bytes('client-certificate', user['client-certificate-data'], user['client-certificate']),
-    key: bytes('client-key', user['client-key-data'], user['client-key']),
+    ca: bytes('certificate-authority', cluster.caData, cluster.caFile),
+    skipTlsVerify: cluster.skipTLSVerify === true,
+    cert: bytes('client-certificate', user.certData, user.certFile),
+    key: bytes('client-key', user.keyData, user.keyFile),
   };
   const token = str(user.token);
-  const tokenFile = str(user.tokenFile);
   if (token) resolved.token = () => token;
-  else if (tokenFile) resolved.token = () => fs.readFileSync(tokenFile, 'utf8').trim();
-  if (str(user.username) && str(user.password)) resolved.basicAuth = { username: user.username as string, password: user.password as string };
+  else if (tokenFile) {
+    resolved.tokenFile = tokenFile;
+    resolved.token = () => fs.readFileSync(tokenFile, 'utf8').trim();
+  }
+  if (str(user.username) && str(user.password)) resolved.basicAuth = { username: user.username!, password: user.password! };
   if (!resolved.token && !(resolved.cert && resolved.key) && !resolved.basicAuth) {
     throw new Error(`user "${ctx.user}" has no credentials (token, tokenFile, client certificate and key, or username and password)`);
   }
   if (!!resolved.cert !== !!resolved.key) throw new Error(`user "${ctx.user}" needs both a client certificate and a client key`);
-  return resolved;
+  return { ...resolved, kubeConfig: currentContextConfig(contextName, ctx.namespace, cluster, user) };
+}
+
+/** A KubeConfig holding just the current context, adjusted to what the client needs. */
+function currentContextConfig(contextName: string, namespace: string | undefined, cluster: Cluster, user: User): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromOptions({
+    // client-node refuses plain-http servers unless TLS verification is off; for http there is
+    // no TLS to verify, so saying so changes nothing on the wire.
+    clusters: [{ ...cluster, skipTLSVerify: cluster.skipTLSVerify || cluster.server.startsWith('http:') }],
+    // A `tokenFile` token is not known to KubeConfig; the client adds it per request.
+    users: [user],
+    contexts: [{ name: contextName, cluster: cluster.name, user: user.name, namespace }],
+    currentContext: contextName,
+  });
+  return kc;
 }
 
 /** A single-context kubeconfig (JSON, which is valid YAML) with a bearer token. */

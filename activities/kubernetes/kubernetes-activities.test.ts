@@ -35,7 +35,7 @@ let database: { url: string; drop(): Promise<void> };
 let db: Db;
 let acts: KubernetesActivities;
 
-type Any = KubeObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Any = KubeObject & Record<string, any>;  
 
 async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

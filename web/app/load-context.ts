@@ -8,5 +8,7 @@ export interface WebLoadContext {
 }
 
 declare module '@remix-run/node' {
+  // Module augmentation: Remix types the load context through this interface.
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
   interface AppLoadContext extends WebLoadContext {}
 }

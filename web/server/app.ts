@@ -4,6 +4,7 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { databaseUrl } from '../../server/config';
+import { createWebMetricsRegistry, httpMetricsMiddleware, metricsHandler } from '../../server/http-metrics';
 import { createAuth, type AuthKit } from './auth';
 import { createServiceContext, type AppDeps, type ServiceContext } from './context';
 import { createStatusHub, type StatusHub } from './events';
@@ -52,6 +53,9 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
   const app = express();
   app.disable('x-powered-by');
   app.set('trust proxy', 'loopback');
+  // Request latency by route for Prometheus; first, so it times everything after it.
+  const metrics = createWebMetricsRegistry();
+  app.use(httpMetricsMiddleware(metrics));
   for (const m of opts.before ?? []) app.use(m);
   app.use((_req, res, next) => {
     res.setHeader('X-Content-Type-Options', 'nosniff');
@@ -60,6 +64,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
     next();
   });
 
+  app.get('/metrics', metricsHandler(metrics, { token: deps.config.METRICS_TOKEN }));
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

@@ -32,8 +32,9 @@ type KubeModule = typeof import('@kubernetes/client-node');
 let kubeModule: Promise<KubeModule> | undefined;
 
 /**
- * @kubernetes/client-node is loaded on first use, not at start: its undici 8 needs Node 22,
- * and on an older Node only kubeconfig validation should fail, not the whole web process.
+ * @kubernetes/client-node (pinned to 1.4.0, which runs on Node 20; 2.x's undici 8 needs Node 22)
+ * is loaded on first use, not at start: if it ever fails to load, only kubeconfig validation
+ * should fail, not the whole web process.
  */
 function loadKube(): Promise<KubeModule> {
   kubeModule ??= import('@kubernetes/client-node').catch((err: Error) => {
