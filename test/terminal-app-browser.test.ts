@@ -2,12 +2,12 @@
 // (Vite dev middleware, as `npm start` runs it), the terminal proxy attached the way
 // web/server/index.ts attaches it, a lifecycle workflow with fake activities, and a
 // ttyd-protocol peer (bash in a pty) standing in for the sandbox's ttyd.
+import { launchChromium } from './browser';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createRequestHandler } from '@remix-run/express';
 import type { ServerBuild } from '@remix-run/node';
 import type { ViteDevServer } from 'vite';
@@ -16,16 +16,6 @@ import { attachTerminalProxy, resolveTerminalTarget, type TerminalProxy } from '
 import { startTtydPeer, type TtydPeer } from './ttyd-peer';
 
 const SHOTS = path.resolve('test-results');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 let h: WebHarness;
 let server: http.Server;
@@ -100,13 +90,7 @@ beforeAll(async () => {
   peer = await startTtydPeer({ token, mode: 'shell', title: 'bash@term-demo' });
   await pointSandboxAtPeer();
 
-  profile = mkdtempSync(path.join(os.tmpdir(), 'fsa-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1200, height: 800 },
-  });
+  ({ context, profile } = await launchChromium({ width: 1200, height: 800 }));
 });
 
 afterAll(async () => {

@@ -1,26 +1,16 @@
 // Browser test of the terminal page's client component (the same bundle the Remix route
 // loads) through the real terminal proxy to a ttyd-protocol peer running bash in a pty.
 // Chromium via playwright-core; screenshots land in test-results/.
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
+import { launchChromium } from './browser';
+import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { startTtydPeer, type TtydPeer } from './ttyd-peer';
 import { startTerminalTestServer, type TerminalTestServer } from './terminal-page/server';
 import { ttydCredential } from '../web/server/terminal/ttyd-protocol';
 
 const TOKEN = 'browser-ttyd-token-Zq81xY';
 const SHOTS = path.resolve('test-results');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 let peer: TtydPeer;
 let web: TerminalTestServer;
@@ -33,13 +23,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   peer = await startTtydPeer({ token: TOKEN, mode: 'shell', title: 'bash@demo-shop' });
   web = await startTerminalTestServer(peer, TOKEN);
-  profile = mkdtempSync(path.join(os.tmpdir(), 'fsa-chromium-'));
-  context = await chromium.launchPersistentContext(profile, {
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1000, height: 600 },
-  });
+  ({ context, profile } = await launchChromium({ width: 1000, height: 600 }));
   await context.addCookies([{ name: 'session', value: 'alice', url: web.url }]);
 });
 

@@ -24,8 +24,10 @@ ensure_apt() {
 ensure_node_modules() {
   command -v node >/dev/null || { echo "Node.js 20+ is required" >&2; exit 1; }
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-    log "installing npm packages (npm ci)"
-    npm ci --no-audit --no-fund --loglevel=error
+    log "installing npm packages"
+    # npm ci refuses a lock file that lacks optional platform packages the registry does
+    # not serve (e.g. other OSes' @swc/core builds); npm install then uses the same lock.
+    npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error
   fi
 }
 

@@ -3,11 +3,11 @@
 // add an environment variable, stop, delete. A lifecycle worker with fake activities
 // (in-memory Kubernetes, real projection rows) runs in this process. Screenshots are
 // written to test-results/e2e/.
+import { launchChromium } from '../../test/browser';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { NativeConnection, type Worker } from '@temporalio/worker';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { createDb, type Db } from '../../server/db';
 import { createMigratedDatabase } from '../../scripts/services/postgres';
 import { createFakeActivities } from '../../test/fake-activities';
@@ -15,16 +15,6 @@ import { createLifecycleWorker } from '../../worker/create-worker';
 import { REPO_ROOT, buildWeb, startWebProcess, type WebProcess } from './web-process';
 
 const SHOTS = path.join(REPO_ROOT, 'test-results', 'e2e');
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 let database: { url: string; drop(): Promise<void> };
 let db: Db;
@@ -49,13 +39,7 @@ beforeAll(async () => {
   worker = await createLifecycleWorker({ connection: nativeConnection, taskQueue, activities, shutdownGraceTime: '1s' });
   workerRun = worker.run();
   web = await startWebProcess({ DATABASE_URL: database.url, TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS!, TEMPORAL_TASK_QUEUE: taskQueue });
-  userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsa-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: '/usr/bin/chromium',
-    headless: true,
-    args: CHROMIUM_ARGS,
-    viewport: { width: 1280, height: 860 },
-  });
+  ({ context, profile: userDataDir } = await launchChromium({ width: 1280, height: 860 }));
   page = context.pages()[0] ?? (await context.newPage());
   page.setDefaultTimeout(20_000);
 });
