@@ -19,6 +19,7 @@ import { createLogger } from '../server/logger';
 import { createLifecycleWorker } from '../worker/create-worker';
 import { deleteSignal, environmentChangedSignal, startSignal, stopSignal } from '../workflows/messages';
 import { createHarness, FAST_TIMINGS, isStatus, waitForStatus, type Harness } from './lifecycle-harness';
+import { waitFor as waitUntil } from './wait';
 
 const cipher = createCipher(randomBytes(32));
 const adminKubeconfig = fs.readFileSync(process.env.TEST_KUBECONFIG!, 'utf8');
@@ -63,16 +64,8 @@ afterAll(async () => {
 
 type Any = KubeObject & Record<string, any>;  
 
-async function poll<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`);
-}
+const poll = <T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000) =>
+  waitUntil(fn, ok, timeoutMs, what, 200);
 
 const podEnv = (pod: Any) => Object.fromEntries((pod.spec.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
 

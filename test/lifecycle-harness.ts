@@ -9,6 +9,7 @@ import { projectResourceName, workflowIdForProject } from '../common/names';
 import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
 import { createLifecycleWorker } from '../worker/create-worker';
 import { statusQuery } from '../workflows/messages';
+import { waitFor } from './wait';
 
 /** Short backoff so tests spend milliseconds, not seconds, between observations. */
 export const FAST_TIMINGS: Partial<LifecycleTimings> = { initialBackoffMs: 100, maxBackoffMs: 400 };
@@ -93,19 +94,8 @@ export async function createHarness(address = process.env.TEST_TEMPORAL_ADDRESS)
 }
 
 /** Polls the status query until `pred` holds; fails with the last status seen. */
-export async function waitForStatus(
-  handle: WorkflowHandle,
-  pred: (v: ProjectStatusView) => boolean,
-  timeoutMs = 30_000,
-): Promise<ProjectStatusView> {
-  const deadline = Date.now() + timeoutMs;
-  let last: ProjectStatusView | undefined;
-  while (Date.now() < deadline) {
-    last = await handle.query(statusQuery);
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`status condition not met within ${timeoutMs} ms; last status: ${JSON.stringify(last)}`);
+export function waitForStatus(handle: WorkflowHandle, pred: (v: ProjectStatusView) => boolean, timeoutMs = 30_000): Promise<ProjectStatusView> {
+  return waitFor(() => handle.query(statusQuery), pred, timeoutMs, 'status condition', 50);
 }
 
 export const isStatus = (status: ProjectStatusView['status']) => (v: ProjectStatusView) => v.status === status;

@@ -6,20 +6,11 @@ import { createMigratedDatabase } from '../scripts/services/postgres';
 import { createDb, type Db } from '../server/db';
 import { createFakeActivities } from '../test/fake-activities';
 import { createHarness, isStatus, waitForStatus, type Harness } from '../test/lifecycle-harness';
+import { waitFor } from '../test/wait';
 import { deleteSignal, environmentChangedSignal, startSignal, statusQuery, stopSignal } from './messages';
 
 let harness: Harness;
 
-/** The projection is written right after the state changes; give it a moment. */
-async function eventually<T>(read: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let v = await read();
-  while (!ok(v) && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 50));
-    v = await read();
-  }
-  return v;
-}
 const projectRow = (id: string) => () => db.project.findUniqueOrThrow({ where: { id }, include: { sandboxes: true, databases: true } });
 let database: { url: string; drop(): Promise<void> };
 let db: Db;
@@ -86,12 +77,12 @@ describe('projectLifecycle', () => {
     expect(Date.parse(dbReady.updatedAt)).toBeLessThanOrEqual(firstEnsureSandbox.at);
 
     // The projection is written by the worker.
-    const row = await eventually(projectRow('create1'), (r) => r.status === 'RUNNING');
+    const row = await waitFor(projectRow('create1'), (r) => r.status === 'RUNNING');
     expect(row.status).toBe('RUNNING');
     expect(row.sandboxes[0]).toMatchObject({ status: 'RUNNING', publicUrl: running.sandbox.publicUrl });
     expect(row.databases[0]).toMatchObject({ status: 'RUNNING', port: 5432 });
 
-    const described = await eventually(() => handle.describe(), (d) => d.typedSearchAttributes.get(ProjectStatusKey) === 'RUNNING');
+    const described = await waitFor(() => handle.describe(), (d) => d.typedSearchAttributes.get(ProjectStatusKey) === 'RUNNING');
     expect(described.typedSearchAttributes.get(ProjectStatusKey)).toBe('RUNNING');
     expect(await described.memo).toMatchObject({ projectName: 'My Project', ownerId: 'user-1' });
 
@@ -115,7 +106,7 @@ describe('projectLifecycle', () => {
     expect(stopped.database?.status).toBe('STOPPED');
     expect(fake.sandboxes.get('cycle1')?.replicas).toBe(0);
     expect(fake.databases.get('cycle1')?.replicas).toBe(0);
-    expect((await eventually(projectRow('cycle1'), (r) => r.status === 'STOPPED')).status).toBe('STOPPED');
+    expect((await waitFor(projectRow('cycle1'), (r) => r.status === 'STOPPED')).status).toBe('STOPPED');
 
     await handle.signal(startSignal);
     await waitForStatus(handle, isStatus('RUNNING'));
@@ -170,10 +161,10 @@ describe('projectLifecycle', () => {
     expect(failed.lastError?.message).toContain('is forbidden');
     expect(failed.stages.find((s) => s.name === 'database')?.state).toBe('failed');
     expect(fake.callsOf('ensureDatabase', 'perm1')).toHaveLength(1);
-    const row = await eventually(projectRow('perm1'), (r) => r.status === 'ERROR');
+    const row = await waitFor(projectRow('perm1'), (r) => r.status === 'ERROR');
     expect(row.status).toBe('ERROR');
     expect(row.lastError).toContain('is forbidden');
-    const described = await eventually(() => handle.describe(), (d) => d.typedSearchAttributes.get(ProjectStatusKey) === 'ERROR');
+    const described = await waitFor(() => handle.describe(), (d) => d.typedSearchAttributes.get(ProjectStatusKey) === 'ERROR');
     expect(described.typedSearchAttributes.get(ProjectStatusKey)).toBe('ERROR');
 
     await handle.signal(startSignal);

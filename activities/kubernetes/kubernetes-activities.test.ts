@@ -18,6 +18,7 @@ import { KubeClient, loadKubeConfig, type KubeObject } from './kube-client';
 import { APP_PORT, HOME_MOUNT_PATH, TTYD_PORT } from './manifests';
 import { KUBECONFIG_KEY, userNamespace } from './user-clients';
 import { tokenKubeconfig } from './kubeconfig';
+import { waitFor as waitUntil } from '../../test/wait';
 
 /** The same kubeconfig with another namespace in its current context. */
 function withNamespace(kubeconfig: string, namespace: string): string {
@@ -37,16 +38,8 @@ let acts: KubernetesActivities;
 
 type Any = KubeObject & Record<string, any>;  
 
-async function waitFor<T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (ok(last)) return last;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)}`);
-}
+const waitFor = <T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, timeoutMs = 60_000) =>
+  waitUntil(fn, ok, timeoutMs, what, 200);
 
 async function newUser() {
   return db.user.create({ data: { name: `u-${randomBytes(3).toString('hex')}` } });

@@ -36,7 +36,7 @@ ensure_node_modules() {
 ensure_prisma_client() {
   if [ ! -f prisma/generated/client.ts ] || [ prisma/schema.prisma -nt prisma/generated/client.ts ]; then
     log "generating the Prisma client"
-    PRISMA_SCHEMA_ENGINE_BINARY="$(command -v true)" npx --no-install prisma generate >/dev/null
+    PRISMA_SCHEMA_ENGINE_BINARY="$(type -P true)" npx --no-install prisma generate >/dev/null
   fi
 }
 

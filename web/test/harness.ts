@@ -153,13 +153,4 @@ export class ApiClient {
   }
 }
 
-export async function waitFor<T>(fn: () => Promise<T>, pred: (v: T) => boolean, timeoutMs = 30_000, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T | undefined;
-  while (Date.now() < deadline) {
-    last = await fn();
-    if (pred(last)) return last;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${what} not met within ${timeoutMs} ms; last: ${JSON.stringify(last)}`);
-}
+export { waitFor } from '../../test/wait';
