@@ -258,6 +258,18 @@ describe('projectLifecycle', () => {
     expect((await b.result()).status).toBe('TERMINATED');
   });
 
+  it('treats stop then start mid-creation as a change of mind, not a fault', async () => {
+    const { activities, fake } = createFakeActivities({ sandboxReadyMs: 1_500 });
+    await harness.startWorker(activities);
+    const handle = await harness.startProject({ projectId: 'flip1' });
+    await waitForStatus(handle, (v) => v.stages.find((s) => s.name === 'terminal')?.state === 'active');
+    await handle.signal(stopSignal);
+    await handle.signal(startSignal);
+    const running = await waitForStatus(handle, isStatus('RUNNING'));
+    expect(running.lastError).toBeNull();
+    expect(fake.recorded.filter((v) => v.projectId === 'flip1').map((v) => v.status)).not.toContain('ERROR');
+  });
+
   it('rolls the sandbox on environmentChanged with the new env, and applies env changes made while stopped at start', async () => {
     const { activities, fake } = createFakeActivities({ sandboxReadyMs: 500 });
     await harness.startWorker(activities);

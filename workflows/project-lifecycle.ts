@@ -57,6 +57,9 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   // Every signal bumps `wake`, so waits end at once; a change of desired state also
   // cancels the step in flight (its activities and timers).
   let wake = 0;
+  // Bumped whenever the desired state changes: tells an interrupted step from a fault,
+  // even when stop+start land back on the step's own target.
+  let intent = 0;
   let step: CancellationScope | undefined;
   const want = (desired: DesiredState) => {
     wake++;
@@ -66,6 +69,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     }
     if (state.desired !== desired) {
       state.desired = desired;
+      intent++;
       step?.cancel();
     }
   };
@@ -291,6 +295,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   await publish();
   for (;;) {
     const seen = wake;
+    const seenIntent = intent;
     const target = state.desired;
     step = new CancellationScope();
     try {
@@ -299,7 +304,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       await publish();
       if (target === 'TERMINATED') return state.view();
     } catch (err) {
-      if (isCancellation(err) && state.desired !== target) {
+      if (isCancellation(err) && intent !== seenIntent) {
         // A new desired state interrupted this step; the loop picks it up at once.
         state.settleActiveStages('pending');
         continue;
@@ -343,9 +348,9 @@ function toFault(resources: Resource[], what: string, err: unknown): LifecycleFa
       const last = cause.cause?.message;
       return new LifecycleFault(resources, `${what} did not succeed before the deadline${last ? `: ${last}` : ''}`, 'deadline');
     }
-    return new LifecycleFault(resources, `${what} failed: ${cause?.message ?? err.message}`, 'activity');
+    return new LifecycleFault(resources, `${what} failed: ${cause?.message || err.message || err.name}`, 'activity');
   }
-  return new LifecycleFault(resources, `${what} failed: ${err instanceof Error ? err.message : String(err)}`, 'internal');
+  return new LifecycleFault(resources, `${what} failed: ${err instanceof Error ? err.message || err.name : String(err)}`, 'internal');
 }
 
 function formatDuration(ms: number): string {
