@@ -271,13 +271,23 @@ export class KubeClient {
 
   /** Runs one client-node call; its failures come back as KubeApiError / KubeTimeoutError. */
   private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    try {
-      return await fn();
-    } catch (err) {
-      if (err instanceof ApiException) throw kubeApiErrorFrom(err, what);
-      if (err instanceof AbortError || (err as Error | null)?.name === 'AbortError') throw new KubeTimeoutError(what, this.timeoutMs);
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        // node-fetch 2 on Node 20 sometimes fails a complete chunked answer with "Premature
+        // close" (seen under load in the benchmark); every call here is idempotent (GET,
+        // apply, delete; a repeated create answers 409), so try again at once.
+        if (attempt < 3 && isPrematureClose(err)) continue;
+        throw this.mapError(err, what);
+      }
     }
+  }
+
+  private mapError(err: unknown, what: string): unknown {
+    if (err instanceof ApiException) return kubeApiErrorFrom(err, what);
+    if (err instanceof AbortError || (err as Error | null)?.name === 'AbortError') return new KubeTimeoutError(what, this.timeoutMs);
+    return err;
   }
 
   async request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
@@ -339,6 +349,11 @@ export class KubeClient {
       throw err;
     }
   }
+}
+
+function isPrematureClose(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return e?.code === 'ERR_STREAM_PREMATURE_CLOSE' || /Premature close/.test(String(e?.message ?? ''));
 }
 
 export function keyOf(obj: KubeObject): ObjectKey {
