@@ -270,6 +270,17 @@ describe('projectLifecycle', () => {
     expect(fake.recorded.filter((v) => v.projectId === 'flip1').map((v) => v.status)).not.toContain('ERROR');
   });
 
+  it('keeps the order of signals that arrive before the first workflow task', async () => {
+    // No worker yet: the signals queue up and reach the run together with its start.
+    const handle = await harness.startProject({ projectId: 'early1' });
+    await handle.signal(stopSignal);
+    await handle.signal(startSignal);
+    const { activities } = createFakeActivities();
+    await harness.startWorker(activities);
+    const running = await waitForStatus(handle, isStatus('RUNNING'));
+    expect(running.desired).toBe('RUNNING');
+  });
+
   it('rolls the sandbox on environmentChanged with the new env, and applies env changes made while stopped at start', async () => {
     const { activities, fake } = createFakeActivities({ sandboxReadyMs: 500 });
     await harness.startWorker(activities);

@@ -13,6 +13,7 @@ import {
   log,
   metricMeter,
   proxyActivities,
+  setDefaultSignalHandler,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -73,12 +74,22 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       step?.cancel();
     }
   };
-  setHandler(startSignal, () => want('RUNNING'));
-  setHandler(stopSignal, () => want('STOPPED'));
-  setHandler(deleteSignal, () => want('TERMINATED'));
-  setHandler(environmentChangedSignal, () => {
-    state.envGeneration++;
-    wake++;
+  const signals: Record<string, () => void> = {
+    [startSignal.name]: () => want('RUNNING'),
+    [stopSignal.name]: () => want('STOPPED'),
+    [deleteSignal.name]: () => want('TERMINATED'),
+    [environmentChangedSignal.name]: () => {
+      state.envGeneration++;
+      wake++;
+    },
+  };
+  // One handler for every signal, on purpose: signals that arrive with a run's first task
+  // (right after start or continue-as-new) are buffered until registration, and per-name
+  // handlers would replay them grouped by name — [stop, start] would end up stopped.
+  setDefaultSignalHandler((name) => {
+    const handle = signals[name];
+    if (handle) handle();
+    else log.warn('ignoring unknown signal', { name });
   });
   setHandler(statusQuery, () => state.view());
 
@@ -116,7 +127,10 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   let published = '';
   let lastStatus: ProjectStatus | undefined = input.carried ? state.status : undefined;
   let statusSince = Date.now();
-  const publish = async () => {
+  // Projection writes run one after another, in order, beside the lifecycle: Kubernetes
+  // work never waits for them. The run awaits the tail before it ends or hands over.
+  let projectionTail: Promise<void> = Promise.resolve();
+  const publish = () => {
     if (visibleKey(state.view()) === published) return;
     state.touch();
     const view = state.view();
@@ -131,9 +145,9 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       statusSince = Date.now();
     }
     // The projection must not be lost to a cancellation: it runs outside the step scope.
-    await CancellationScope.nonCancellable(() => projection.recordStatus(view)).catch((err: unknown) =>
-      log.warn('status projection failed; it is written again on the next change', { error: String(err) }),
-    );
+    projectionTail = projectionTail
+      .then(() => CancellationScope.nonCancellable(() => projection.recordStatus(view)))
+      .catch((err: unknown) => log.warn('status projection failed; it is written again on the next change', { error: String(err) }));
   };
 
   // --- readiness ----------------------------------------------------------------------
@@ -199,12 +213,12 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       state.resetStagesFrom('database');
       state.beginStage('database');
       state.setDatabase(creating ? 'CREATING' : 'STARTING');
-      await publish();
+      publish();
       await guard(['database'], 'Creating the database', () => k8s(dbDeadline, 'create or start database').ensureDatabase(ref));
       state.databaseCreated = true;
       await waitFor(['database'], 'The database did not become ready', dbDeadline, timings.databaseDeadlineMs, async () => {
         const o = await observeDatabase(dbDeadline, creating);
-        if (o.status !== 'RUNNING') await publish();
+        if (o.status !== 'RUNNING') publish();
         return { done: o.status === 'RUNNING', reason: o.reason };
       });
     }
@@ -218,20 +232,20 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       state.resetStagesFrom('container');
       state.beginStage('container');
       state.setSandbox(shown ?? 'STARTING');
-      await publish();
+      publish();
       await guard(['sandbox'], 'Creating the sandbox', () => k8s(sbDeadline, 'create or start sandbox').ensureSandbox(ref));
       state.sandboxCreated = true;
       state.finishStage('container');
       state.beginStage('network');
-      await publish();
+      publish();
       const urls = await guard(['sandbox'], 'Exposing the sandbox', () => k8s(sbDeadline, 'expose sandbox').ensureSandboxNetwork(ref));
       state.setSandbox(state.sandbox.status, urls);
       state.finishStage('network');
       state.beginStage('terminal');
-      await publish();
+      publish();
       await waitFor(['sandbox'], 'The sandbox did not become ready', sbDeadline, timings.sandboxDeadlineMs, async () => {
         const o = await observeSandbox(sbDeadline, shown);
-        if (o.status !== 'RUNNING') await publish();
+        if (o.status !== 'RUNNING') publish();
         return { done: o.status === 'RUNNING', reason: o.reason };
       });
       state.appliedEnvGeneration = generation;
@@ -249,14 +263,14 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     const first = await observe();
     if (!settled(first.status)) {
       set('STOPPING');
-      await publish();
+      publish();
       await guard([resource], `Stopping the ${resource}`, () =>
         isDb ? k8s(deadline, 'stop database').scaleDatabase(ref, 0) : k8s(deadline, 'stop sandbox').scaleSandbox(ref, 0),
       );
       await waitFor([resource], `The ${resource} did not stop`, deadline, budgetMs, async () => {
         const o = await observe();
         if (!settled(o.status)) set('STOPPING');
-        await publish();
+        publish();
         return { done: settled(o.status), reason: o.reason };
       });
     }
@@ -275,7 +289,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     state.resetStagesFrom('database');
     state.setSandbox('TERMINATING');
     state.setDatabase('TERMINATING');
-    await publish();
+    publish();
     await guard(['sandbox', 'database'], 'Deleting the project', () => k8s(deadline, 'delete project resources').deleteProjectResources(ref));
     await waitFor(['sandbox', 'database'], 'Project resources were not deleted', deadline, budgetMs, async () => {
       const [sb, db] = await Promise.all([
@@ -292,7 +306,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     target === 'RUNNING' ? bringUp() : target === 'STOPPED' ? bringDown() : terminate();
 
   // --- main loop ----------------------------------------------------------------------
-  await publish();
+  publish();
   for (;;) {
     const seen = wake;
     const seenIntent = intent;
@@ -301,8 +315,11 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     try {
       await step.run(() => reconcile(target));
       state.lastError = null;
-      await publish();
-      if (target === 'TERMINATED') return state.view();
+      publish();
+      if (target === 'TERMINATED') {
+        await projectionTail;
+        return state.view();
+      }
     } catch (err) {
       if (isCancellation(err) && intent !== seenIntent) {
         // A new desired state interrupted this step; the loop picks it up at once.
@@ -316,7 +333,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       if (fault.resources.includes('database')) state.setDatabase('ERROR');
       if (fault.resources.includes('sandbox')) state.setSandbox('ERROR');
       state.fail(fault.message);
-      await publish();
+      publish();
     } finally {
       step = undefined;
     }
@@ -326,6 +343,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     await condition(() => wake !== seen || workflowInfo().continueAsNewSuggested);
     if (wake === seen) {
       await condition(allHandlersFinished);
+      await projectionTail;
       await continueAsNew<typeof projectLifecycle>({ ...input, carried: state.carry() });
     }
   }
