@@ -14,6 +14,7 @@
 //   runs in a child process).
 // Needs PostgreSQL (DATABASE_URL or TEST_DATABASE_URL, default postgres@127.0.0.1:5432) and
 // the binaries of cluster/build.sh and the Temporal CLI (built on first use).
+import { createProjectRows } from '../server/project-rows';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
@@ -28,10 +29,9 @@ import { userNamespace } from '../activities/kubernetes/user-clients';
 import { createStatusProjection } from '../activities/status-projection';
 import type { LifecycleActivities } from '../activities/types';
 import { DEFAULT_TIMINGS, WORKFLOW_TYPE, type LifecycleInput, type ProjectStatusView } from '../common/lifecycle';
-import { LABELS, projectResourceName, resourceNames, workflowIdForProject } from '../common/names';
+import { LABELS, projectResourceName, workflowIdForProject } from '../common/names';
 import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
 import { aggregateProjectStatus, databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet, type ProjectStatus } from '../common/status';
-import { RUNTIME_IMAGE } from '../common/versions';
 import { buildIfMissing, readClusterState } from '../cluster/local-cluster';
 import { createMigratedDatabase } from './services/postgres';
 import { freePort } from './services/process';
@@ -217,16 +217,8 @@ async function main() {
     const one = async (i: number) => {
       const name = `bench ${i}`;
       const k8sName = projectResourceName(name, Math.random);
-      const project = await db.project.create({
-        data: {
-          name,
-          userId: user.id,
-          k8sName,
-          sandboxes: { create: { sandboxName: k8sName, ttydAccessToken: cipher.encrypt(randomBytes(16).toString('hex')), runtimeImage: RUNTIME_IMAGE } },
-          databases: { create: { name: resourceNames(k8sName).cluster } },
-          environments: { create: [{ key: 'BENCH', value: String(i) }] },
-        },
-      });
+      const project = await createProjectRows(db, cipher, { userId: user.id, name, k8sName });
+      await db.environment.create({ data: { projectId: project.id, key: 'BENCH', value: String(i) } });
       const step = async (phase: Phase, act: () => Promise<unknown>) => {
         const tr: Transition = { phase, intentAt: Date.now() };
         transitions.set(project.id, tr);

@@ -1,6 +1,7 @@
 // Full project lifecycles through Temporal (the real dev server) with the real Kubernetes
 // activities against the local control plane: create -> RUNNING -> stop -> STOPPED ->
 // start -> RUNNING -> env change -> delete -> TERMINATED with no labelled object left.
+import { createProjectRows } from '../server/project-rows';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
@@ -11,7 +12,6 @@ import { createStatusProjection } from '../activities/status-projection';
 import { WORKFLOW_TYPE, type LifecycleInput } from '../common/lifecycle';
 import { LABELS, projectResourceName, resourceNames, workflowIdForProject } from '../common/names';
 import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
-import { RUNTIME_IMAGE } from '../common/versions';
 import { createMigratedDatabase } from '../scripts/services/postgres';
 import { createCipher } from '../server/crypto';
 import { createDb, type Db } from '../server/db';
@@ -94,16 +94,8 @@ it('create -> RUNNING -> stop -> STOPPED -> start -> RUNNING -> env change -> de
   const user = await db.user.create({ data: { name: 'lifecycle' } });
   const name = 'Lifecycle App';
   const k8sName = projectResourceName(name, Math.random);
-  const project = await db.project.create({
-    data: {
-      name,
-      userId: user.id,
-      k8sName,
-      sandboxes: { create: { sandboxName: k8sName, ttydAccessToken: cipher.encrypt('tty-token'), runtimeImage: RUNTIME_IMAGE } },
-      databases: { create: { name: resourceNames(k8sName).cluster } },
-      environments: { create: [{ key: 'KEEP', value: 'v1' }, { key: 'DROP', value: 'x' }] },
-    },
-  });
+  const project = await createProjectRows(db, cipher, { userId: user.id, name, k8sName });
+  await db.environment.createMany({ data: [{ projectId: project.id, key: 'KEEP', value: 'v1' }, { projectId: project.id, key: 'DROP', value: 'x' }] });
   const ns = userNamespace(user.id);
   const names = resourceNames(k8sName);
   const input: LifecycleInput = { projectId: project.id, ownerId: user.id, projectName: name, k8sName, desired: 'RUNNING', timings: FAST_TIMINGS };
@@ -130,7 +122,9 @@ it('create -> RUNNING -> stop -> STOPPED -> start -> RUNNING -> env change -> de
   const secret = (await admin.get<Any>({ apiVersion: 'v1', kind: 'Secret', name: names.clusterCredentialSecret, namespace: ns }))!;
   const password = Buffer.from(secret.data.password, 'base64').toString('utf8');
   expect(podEnv(p1).DATABASE_URL).toContain(`:${password}@${running.database!.host}:5432/`);
-  expect(podEnv(p1)).toMatchObject({ KEEP: 'v1', DROP: 'x', PROJECT_NAME: name, TTYD_ACCESS_TOKEN: 'tty-token' });
+  // The ttyd token reaches the pod decrypted, as stored (encrypted) in the Sandbox row.
+  const ttydToken = cipher.decrypt((await db.sandbox.findFirstOrThrow({ where: { projectId: project.id } })).ttydAccessToken);
+  expect(podEnv(p1)).toMatchObject({ KEEP: 'v1', DROP: 'x', PROJECT_NAME: name, TTYD_ACCESS_TOKEN: ttydToken });
   // The worker's projection follows the query.
   await poll('the RUNNING projection', () => db.project.findUniqueOrThrow({ where: { id: project.id } }), (p) => p.status === 'RUNNING');
 

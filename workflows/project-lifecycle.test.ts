@@ -3,7 +3,10 @@
 import { WorkflowFailedError } from '@temporalio/client';
 import { ProjectStatusKey } from '../common/search-attributes';
 import { createMigratedDatabase } from '../scripts/services/postgres';
+import { randomBytes } from 'node:crypto';
+import { createCipher } from '../server/crypto';
 import { createDb, type Db } from '../server/db';
+import { createProjectRows } from '../server/project-rows';
 import { createFakeActivities } from '../test/fake-activities';
 import { createHarness, isStatus, waitForStatus, type Harness } from '../test/lifecycle-harness';
 import { waitFor } from '../test/wait';
@@ -14,6 +17,7 @@ let harness: Harness;
 const projectRow = (id: string) => () => db.project.findUniqueOrThrow({ where: { id }, include: { sandboxes: true, databases: true } });
 let database: { url: string; drop(): Promise<void> };
 let db: Db;
+const cipher = createCipher(randomBytes(32));
 
 beforeAll(async () => {
   database = await createMigratedDatabase(process.env.TEST_DATABASE_URL!, 'fsa_wf');
@@ -32,16 +36,7 @@ afterAll(async () => {
 /** Inserts the rows the web writes at creation, so the projection has something to update. */
 async function seedProject(projectId: string) {
   const user = await db.user.upsert({ where: { id: 'user-1' }, create: { id: 'user-1', name: 'u' }, update: {} });
-  await db.project.create({
-    data: {
-      id: projectId,
-      name: `n-${projectId}`,
-      userId: user.id,
-      k8sName: `k-${projectId}`,
-      sandboxes: { create: { sandboxName: `k-${projectId}`, ttydAccessToken: 'sealed', runtimeImage: 'img' } },
-      databases: { create: { name: `k-${projectId}-db` } },
-    },
-  });
+  await createProjectRows(db, cipher, { id: projectId, userId: user.id, name: `n-${projectId}`, k8sName: `k-${projectId}` });
 }
 
 describe('projectLifecycle', () => {

@@ -11,11 +11,10 @@ import {
   type ProjectStatusView,
   type Stage,
 } from '../../../common/lifecycle';
-import { projectResourceName, resourceNames, workflowIdForProject } from '../../../common/names';
+import { projectResourceName, workflowIdForProject } from '../../../common/names';
 import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../../../common/search-attributes';
 import type { ProjectStatus, ResourceStatus } from '../../../common/status';
-import { RUNTIME_IMAGE } from '../../../common/versions';
-import { randomToken } from '../../../server/crypto';
+import { createProjectRows } from '../../../server/project-rows';
 import type { ServiceContext } from '../context';
 import { ApiError, notFound, parseInput } from '../http/errors';
 import { listEnvironment, type EnvironmentDto } from './environment.server';
@@ -100,14 +99,7 @@ export async function createProject(ctx: ServiceContext, userId: string, input: 
   for (let attempt = 0; !project; attempt++) {
     const k8sName = projectResourceName(data.name, Math.random);
     try {
-      project = (await ctx.db.$transaction(async (tx) => {
-        const p = await tx.project.create({ data: { name: data.name, description, userId, k8sName } });
-        await tx.sandbox.create({
-          data: { projectId: p.id, sandboxName: k8sName, ttydAccessToken: ctx.cipher.encrypt(randomToken()), runtimeImage: RUNTIME_IMAGE },
-        });
-        await tx.database.create({ data: { projectId: p.id, name: resourceNames(k8sName).cluster } });
-        return p;
-      })) as ProjectRow;
+      project = (await createProjectRows(ctx.db, ctx.cipher, { userId, name: data.name, description, k8sName })) as ProjectRow;
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       const dup = await ctx.db.project.findFirst({ where: { userId, name: data.name }, select: { id: true } });
