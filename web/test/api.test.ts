@@ -169,8 +169,10 @@ describe('project lifecycle over the API', () => {
       'terminal:done',
       'ready:done',
     ]);
-    const list = await script.call('GET', '/api/projects');
-    expect(list.body.find((p: { id: string }) => p.id === projectId)?.status).toBe('RUNNING');
+    // The list reads the projection, which the worker writes just after the state changes.
+    const statusInList = (r: { body: { id: string; status: string }[] }) => r.body.find((p) => p.id === projectId)?.status;
+    const list = await waitFor(() => script.call('GET', '/api/projects'), (r) => statusInList(r) === 'RUNNING', 10_000, 'RUNNING in the list');
+    expect(statusInList(list)).toBe('RUNNING');
   });
 
   it('manages environment variables; secret values are encrypted and masked everywhere', async () => {
