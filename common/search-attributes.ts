@@ -5,3 +5,12 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 export const ProjectStatusKey = defineSearchAttributeKey('ProjectStatus', SearchAttributeType.KEYWORD);
 export const ProjectOwnerKey = defineSearchAttributeKey('ProjectOwner', SearchAttributeType.KEYWORD);
 export const ProjectNameKey = defineSearchAttributeKey('ProjectName', SearchAttributeType.KEYWORD);
+
+/** Search attributes a lifecycle starts with; the workflow keeps ProjectStatus current. */
+export function initialSearchAttributes(ownerId: string, projectName: string) {
+  return [
+    { key: ProjectStatusKey, value: 'CREATING' },
+    { key: ProjectOwnerKey, value: ownerId },
+    { key: ProjectNameKey, value: projectName },
+  ];
+}

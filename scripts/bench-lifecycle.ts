@@ -30,7 +30,6 @@ import { createStatusProjection } from '../activities/status-projection';
 import type { LifecycleActivities } from '../activities/types';
 import { DEFAULT_TIMINGS, WORKFLOW_TYPE, type LifecycleInput, type ProjectStatusView } from '../common/lifecycle';
 import { LABELS, projectResourceName, workflowIdForProject } from '../common/names';
-import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
 import { aggregateProjectStatus, databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet, type ProjectStatus } from '../common/status';
 import { buildIfMissing, readClusterState } from '../cluster/local-cluster';
 import { createMigratedDatabase } from './services/postgres';
@@ -41,6 +40,7 @@ import { createDb } from '../server/db';
 import { createLogger } from '../server/logger';
 import { createLifecycleWorker } from '../worker/create-worker';
 import { deleteSignal, startSignal, stopSignal } from '../workflows/messages';
+import { lifecycleStartOptions } from '../common/start-lifecycle';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -230,16 +230,7 @@ async function main() {
       const input: LifecycleInput = { projectId: project.id, ownerId: user.id, projectName: name, k8sName, desired: 'RUNNING', timings };
       let handle = client.workflow.getHandle(workflowIdForProject(project.id));
       await step('create', async () => {
-        handle = await client.workflow.start(WORKFLOW_TYPE, {
-          taskQueue,
-          workflowId: workflowIdForProject(project.id),
-          args: [input],
-          typedSearchAttributes: [
-            { key: ProjectStatusKey, value: 'CREATING' },
-            { key: ProjectOwnerKey, value: user.id },
-            { key: ProjectNameKey, value: name },
-          ],
-        });
+        handle = await client.workflow.start(WORKFLOW_TYPE, lifecycleStartOptions(input, taskQueue));
       });
       await step('stop', () => handle.signal(stopSignal));
       await step('start', () => handle.signal(startSignal));

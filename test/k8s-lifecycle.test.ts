@@ -10,8 +10,7 @@ import { KubeClient, loadKubeConfig, type KubeObject } from '../activities/kuber
 import { userNamespace } from '../activities/kubernetes/user-clients';
 import { createStatusProjection } from '../activities/status-projection';
 import { WORKFLOW_TYPE, type LifecycleInput } from '../common/lifecycle';
-import { LABELS, projectResourceName, resourceNames, workflowIdForProject } from '../common/names';
-import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
+import { LABELS, projectResourceName, resourceNames } from '../common/names';
 import { createMigratedDatabase } from '../scripts/services/postgres';
 import { createCipher } from '../server/crypto';
 import { createDb, type Db } from '../server/db';
@@ -20,6 +19,7 @@ import { createLifecycleWorker } from '../worker/create-worker';
 import { deleteSignal, environmentChangedSignal, startSignal, stopSignal } from '../workflows/messages';
 import { createHarness, FAST_TIMINGS, isStatus, waitForStatus, type Harness } from './lifecycle-harness';
 import { waitFor as waitUntil } from './wait';
+import { lifecycleStartOptions } from '../common/start-lifecycle';
 
 const cipher = createCipher(randomBytes(32));
 const adminKubeconfig = fs.readFileSync(process.env.TEST_KUBECONFIG!, 'utf8');
@@ -99,16 +99,7 @@ it('create -> RUNNING -> stop -> STOPPED -> start -> RUNNING -> env change -> de
   const ns = userNamespace(user.id);
   const names = resourceNames(k8sName);
   const input: LifecycleInput = { projectId: project.id, ownerId: user.id, projectName: name, k8sName, desired: 'RUNNING', timings: FAST_TIMINGS };
-  const handle: WorkflowHandle = await harness.env.client.workflow.start(WORKFLOW_TYPE, {
-    taskQueue: harness.taskQueue,
-    workflowId: workflowIdForProject(project.id),
-    args: [input],
-    typedSearchAttributes: [
-      { key: ProjectStatusKey, value: 'CREATING' },
-      { key: ProjectOwnerKey, value: user.id },
-      { key: ProjectNameKey, value: name },
-    ],
-  });
+  const handle: WorkflowHandle = await harness.env.client.workflow.start(WORKFLOW_TYPE, lifecycleStartOptions(input, harness.taskQueue));
   const pod = () => admin.get<Any>({ apiVersion: 'v1', kind: 'Pod', name: `${names.statefulSet}-0`, namespace: ns });
 
   // create -> RUNNING: pod Ready, Cluster Running, credentials injected as DATABASE_URL.

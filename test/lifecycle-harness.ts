@@ -5,11 +5,11 @@ import type { Worker } from '@temporalio/worker';
 import type { WorkflowHandle, WorkflowHandleWithFirstExecutionRunId } from '@temporalio/client';
 import type { LifecycleActivities } from '../activities/types';
 import { WORKFLOW_TYPE, type LifecycleInput, type LifecycleTimings, type ProjectStatusView } from '../common/lifecycle';
-import { projectResourceName, workflowIdForProject } from '../common/names';
-import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
+import { projectResourceName } from '../common/names';
 import { createLifecycleWorker } from '../worker/create-worker';
 import { statusQuery } from '../workflows/messages';
 import { waitFor } from './wait';
+import { lifecycleStartOptions } from '../common/start-lifecycle';
 
 /** Short backoff so tests spend milliseconds, not seconds, between observations. */
 export const FAST_TIMINGS: Partial<LifecycleTimings> = { initialBackoffMs: 100, maxBackoffMs: 400 };
@@ -69,17 +69,7 @@ export async function createHarness(address = process.env.TEST_TEMPORAL_ADDRESS)
         desired: 'RUNNING',
         timings: { ...FAST_TIMINGS, ...opts.timings },
       };
-      return env.client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue: harness.taskQueue,
-        workflowId: workflowIdForProject(projectId),
-        args: [input],
-        typedSearchAttributes: [
-          { key: ProjectStatusKey, value: 'CREATING' },
-          { key: ProjectOwnerKey, value: ownerId },
-          { key: ProjectNameKey, value: name },
-        ],
-        memo: { projectName: name, ownerId },
-      });
+      return env.client.workflow.start(WORKFLOW_TYPE, lifecycleStartOptions(input, harness.taskQueue));
     },
     async reset() {
       await Promise.all(workers.splice(0).map((w) => w.stop()));

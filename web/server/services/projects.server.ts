@@ -12,7 +12,6 @@ import {
   type Stage,
 } from '../../../common/lifecycle';
 import { projectResourceName, workflowIdForProject } from '../../../common/names';
-import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../../../common/search-attributes';
 import type { ProjectStatus, ResourceStatus } from '../../../common/status';
 import { createProjectRows } from '../../../server/project-rows';
 import type { ServiceContext } from '../context';
@@ -20,6 +19,7 @@ import { ApiError, notFound, parseInput } from '../http/errors';
 import { listEnvironment, type EnvironmentDto } from './environment.server';
 import { isAlreadyStarted, isUniqueViolation, isWorkflowNotFound, withTimeout } from './temporal-errors';
 import { descriptionSchema, projectNameSchema } from './validation';
+import { lifecycleStartOptions } from '../../../common/start-lifecycle';
 
 export const createProjectSchema = z.strictObject(
   {
@@ -116,17 +116,7 @@ export async function createProject(ctx: ServiceContext, userId: string, input: 
     timings: ctx.timings,
   };
   try {
-    await ctx.temporal.workflow.start(WORKFLOW_TYPE, {
-      taskQueue: ctx.taskQueue,
-      workflowId: workflowIdForProject(project.id),
-      args: [args],
-      typedSearchAttributes: [
-        { key: ProjectStatusKey, value: 'CREATING' },
-        { key: ProjectOwnerKey, value: userId },
-        { key: ProjectNameKey, value: project.name },
-      ],
-      memo: { projectName: project.name, ownerId: userId },
-    });
+    await ctx.temporal.workflow.start(WORKFLOW_TYPE, lifecycleStartOptions(args, ctx.taskQueue));
   } catch (err) {
     if (!isAlreadyStarted(err)) {
       ctx.logger.error({ err, projectId: project.id }, 'starting the lifecycle workflow failed; removing the project rows');
