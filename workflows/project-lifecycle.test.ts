@@ -308,7 +308,9 @@ describe('projectLifecycle', () => {
     const callsBefore = fake.calls.length;
 
     await harness.startWorker(activities);
-    const running = await waitForStatus(handle, isStatus('RUNNING'));
+    // A task the stopped worker still held is handed on after its timeout (activities:
+    // start-to-close 30 s), so allow more than that.
+    const running = await waitForStatus(handle, isStatus('RUNNING'), 75_000);
     expect(running.stages.every((s) => s.state === 'done')).toBe(true);
     expect(fake.calls.length).toBeGreaterThan(callsBefore);
     // Creation was not started over: one ensureDatabase, one ensureSandbox.
