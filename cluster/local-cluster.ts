@@ -9,7 +9,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort, startProcess, waitForPort, type ManagedProcess } from '../scripts/services/process';
-import { KubeApiError, KubeClient, loadKubeConfig, type KubeObject } from '../activities/kubernetes/kube-client';
+import { KubeApiError, KubeClient, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
 import { fakeNode, ingressClass, kubeblocksClusterCrd } from './manifests';
 import { startKubeblocksOperatorSimulator } from './simulators/kubeblocks-operator';
 import { startVolumeProvisionerSimulator } from './simulators/volume-provisioner';
@@ -349,7 +349,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         if (!stopped) log(`[cluster] ${proc.name} exited unexpectedly (${code ?? signal}); last lines of ${logFile(proc.name)}:\n${tail(logFile(proc.name))}`);
       });
     }
-    const admin = new KubeClient(loadKubeConfig(fs.readFileSync(p.adminKubeconfig, 'utf8')), { fieldManager: 'fsa-local-cluster' });
+    const admin = new KubeClient(loadAdminKubeconfig(fs.readFileSync(p.adminKubeconfig, 'utf8')), { fieldManager: 'fsa-local-cluster' });
     await Promise.all([applyRetrying(admin, kubeblocksClusterCrd), applyRetrying(admin, ingressClass), applyRetrying(admin, fakeNode)]);
     // Node status is a subresource: set capacity there too so the scheduler sees room for pods.
     await admin.mergePatch({ apiVersion: 'v1', kind: 'Node', name: fakeNode.metadata.name }, { status: fakeNode.status }, 'status');

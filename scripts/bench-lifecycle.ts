@@ -24,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { NativeConnection } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createKubernetesActivities } from '../activities/kubernetes';
-import { KubeClient, loadKubeConfig, type KubeObject } from '../activities/kubernetes/kube-client';
+import { KubeClient, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
 import { userNamespace } from '../activities/kubernetes/user-clients';
 import { createStatusProjection } from '../activities/status-projection';
 import type { LifecycleActivities } from '../activities/types';
@@ -167,7 +167,7 @@ async function main() {
     // --- an independent watcher of the cluster state ----------------------------------
     const user = await db.user.create({ data: { name: 'bench' } });
     const ns = userNamespace(user.id);
-    const admin = new KubeClient(loadKubeConfig(adminKubeconfig));
+    const admin = new KubeClient(loadAdminKubeconfig(adminKubeconfig));
     let watching = true;
     const watcher = (async () => {
       while (watching) {

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { parseAllowList } from './egress';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no', ''], 'must be true or false')
@@ -70,6 +71,39 @@ export const configSchema = z.object({
   CLUSTER_DOMAIN: z.string().min(1).default('sandbox.localhost'),
   /** Start the local Kubernetes control plane with the platform. */
   EMBEDDED_CLUSTER: bool.default(true),
+
+  /**
+   * User clusters on loopback, link-local or private addresses are refused unless listed here:
+   * comma-separated `host`, `host:port`, `CIDR` or `CIDR:port`... entries (e.g.
+   * `10.0.0.0/8,kube.internal:6443`). The admin cluster's server (CLUSTER_ADMIN_KUBECONFIG,
+   * the embedded cluster included) is always allowed.
+   */
+  KUBE_EGRESS_ALLOW: z
+    .string()
+    .superRefine((v, ctx) => {
+      try {
+        parseAllowList(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      }
+    })
+    .optional(),
+
+  /** Who may register by signing in with an unknown username: open, closed, or allowlist. */
+  REGISTRATION: z.enum(['open', 'closed', 'allowlist'], 'must be open, closed or allowlist').default('open'),
+  /** With REGISTRATION=allowlist: comma-separated usernames or e-mail patterns (`*@example.com`). */
+  REGISTRATION_ALLOWLIST: z.string().optional(),
+  /** Projects one user may have (not counting deleted ones). */
+  MAX_PROJECTS_PER_USER: z.coerce.number('must be a whole number').int('must be a whole number').min(1, 'must be at least 1').default(20),
+  /** Failed password sign-ins allowed per account, and per client address, in SIGNIN_WINDOW_S. */
+  SIGNIN_ACCOUNT_LIMIT: z.coerce.number('must be a whole number').int('must be a whole number').min(1, 'must be at least 1').default(10),
+  SIGNIN_ADDRESS_LIMIT: z.coerce.number('must be a whole number').int('must be a whole number').min(1, 'must be at least 1').default(20),
+  SIGNIN_WINDOW_S: z.coerce.number('must be a whole number of seconds').int('must be a whole number of seconds').min(1, 'must be at least 1').default(900),
+  /** Sealos sign-in JWTs must carry this `iss` / `aud` when set. */
+  SEALOS_JWT_ISSUER: z.string().optional(),
+  SEALOS_JWT_AUDIENCE: z.string().optional(),
+  /** Open SSE streams plus terminal WebSockets one user may hold at once. */
+  MAX_STREAMS_PER_USER: z.coerce.number('must be a whole number').int('must be a whole number').min(1, 'must be at least 1').default(20),
 
   SANDBOX_DEADLINE_MS: positiveMs.default(10 * 60_000),
   DATABASE_DEADLINE_MS: positiveMs.default(15 * 60_000),

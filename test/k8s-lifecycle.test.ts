@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createKubernetesActivities } from '../activities/kubernetes';
-import { KubeClient, loadKubeConfig, type KubeObject } from '../activities/kubernetes/kube-client';
+import { KubeClient, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
 import { userNamespace } from '../activities/kubernetes/user-clients';
 import { createStatusProjection } from '../activities/status-projection';
 import { WORKFLOW_TYPE, type LifecycleInput } from '../common/lifecycle';
@@ -23,7 +23,7 @@ import { lifecycleStartOptions } from '../common/start-lifecycle';
 
 const cipher = createCipher(randomBytes(32));
 const adminKubeconfig = fs.readFileSync(process.env.TEST_KUBECONFIG!, 'utf8');
-const admin = new KubeClient(loadKubeConfig(adminKubeconfig));
+const admin = new KubeClient(loadAdminKubeconfig(adminKubeconfig));
 
 let harness: Harness;
 let database: { url: string; drop(): Promise<void> };

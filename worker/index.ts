@@ -1,13 +1,14 @@
 // The worker process: task queue project-lifecycle, Kubernetes activities with the
 // owner's kubeconfig, the status projection, Prometheus metrics. SIGTERM/SIGINT stop
 // polling, let in-flight tasks finish, then exit.
-import fs from 'node:fs';
 import { NativeConnection } from '@temporalio/worker';
 import { createKubernetesActivities } from '../activities/kubernetes';
 import { createStatusProjection } from '../activities/status-projection';
 import { ConfigError, databaseUrl, loadConfig } from '../server/config';
 import { createCipher } from '../server/crypto';
 import { createDb } from '../server/db';
+import { egressPolicyFromConfig } from '../server/egress';
+import { readAdminKubeconfig } from '../server/kubeconfig';
 import { createLogger } from '../server/logger';
 import { migrate } from '../server/migrate';
 import { encryptionKey } from '../server/secrets';
@@ -24,12 +25,10 @@ async function main() {
   await migrate(dbUrl);
   const db = createDb(dbUrl);
   const cipher = createCipher(encryptionKey(config));
-  const adminKubeconfig = config.CLUSTER_ADMIN_KUBECONFIG && fs.existsSync(config.CLUSTER_ADMIN_KUBECONFIG)
-    ? fs.readFileSync(config.CLUSTER_ADMIN_KUBECONFIG, 'utf8')
-    : config.CLUSTER_ADMIN_KUBECONFIG;
+  const adminKubeconfig = readAdminKubeconfig(config.CLUSTER_ADMIN_KUBECONFIG);
 
   const activities = {
-    ...createKubernetesActivities({ db, cipher, clusterDomain: config.CLUSTER_DOMAIN, adminKubeconfig, logger }),
+    ...createKubernetesActivities({ db, cipher, clusterDomain: config.CLUSTER_DOMAIN, adminKubeconfig, egress: egressPolicyFromConfig(config), logger }),
     ...createStatusProjection(db),
   };
 

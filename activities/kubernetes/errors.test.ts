@@ -4,9 +4,9 @@ import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { ApiException } from '@kubernetes/client-node';
 import { ApplicationFailure } from '@temporalio/common';
-import { parseKubeconfig, tokenKubeconfig } from './kubeconfig';
+import { EgressRefusedError } from '../../server/egress';
+import { parseKubeconfig, tokenKubeconfig } from '../../server/kubeconfig';
 import { mapKubeError } from './errors';
 import { KubeApiError, KubeClient, KubeTimeoutError } from './kube-client';
 
@@ -38,14 +38,10 @@ describe('mapKubeError', () => {
     expect(err.message).toContain('will retry');
   });
 
-  it("maps client-node's ApiException by its code and Status body", () => {
-    const status = { kind: 'Status', reason: 'Invalid', message: 'x is invalid', details: { causes } };
-    const invalid = mapKubeError(new ApiException(422, 'HTTP 422', status, {}), 'StatefulSet ns/Bad_Name');
-    expect((invalid as ApplicationFailure).type).toBe('InvalidSpec');
-    expect(invalid.message).toContain('metadata.name: Invalid value: "Bad_Name"');
-    const busy = mapKubeError(new ApiException(503, 'HTTP 503', JSON.stringify({ kind: 'Status', message: 'busy' }), {}), 'Service ns/x');
-    expect(busy).not.toBeInstanceOf(ApplicationFailure);
-    expect(busy.message).toContain('busy');
+  it('an egress refusal is non-retryable: a user kubeconfig naming an internal address does not fix itself', () => {
+    const err = mapKubeError(new EgressRefusedError('127.0.0.1 is a loopback address'), 'StatefulSet ns/x');
+    expect((err as ApplicationFailure).type).toBe('KubeconfigInvalid');
+    expect((err as ApplicationFailure).nonRetryable).toBe(true);
   });
 
   it('connection errors and timeouts stay retryable', () => {
@@ -62,7 +58,7 @@ describe('KubeClient timeout', () => {
     const server = net.createServer((s) => sockets.push(s)); // never answers
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const port = (server.address() as net.AddressInfo).port;
-    const kc = parseKubeconfig(tokenKubeconfig({ name: 'x', server: `http://127.0.0.1:${port}`, token: 't', namespace: 'ns1' }));
+    const kc = parseKubeconfig(tokenKubeconfig({ name: 'x', server: `http://127.0.0.1:${port}`, token: 't', namespace: 'ns1' }), { trusted: true });
     const client = new KubeClient(kc, { timeoutMs: 300 });
     expect(client.namespace).toBe('ns1');
     try {
@@ -75,7 +71,7 @@ describe('KubeClient timeout', () => {
 });
 
 describe('KubeClient requests', () => {
-  it('sends objects as given (name case, fields unknown to client-node) and reads a tokenFile per request', async () => {
+  it('sends objects as given (name case, fields unknown to client-node) and reads an operator tokenFile per request', async () => {
     const seen: Array<{ method?: string; url?: string; auth?: string; type?: string; body: string }> = [];
     const server = http.createServer((req, res) => {
       let body = '';
@@ -92,7 +88,7 @@ describe('KubeClient requests', () => {
     fs.writeFileSync(tokenFile, 'first\n');
     const kubeconfig = JSON.parse(tokenKubeconfig({ name: 'x', server: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, token: 'unused', namespace: 'ns1' }));
     kubeconfig.users[0].user = { tokenFile };
-    const client = new KubeClient(parseKubeconfig(JSON.stringify(kubeconfig)), { timeoutMs: 5000 });
+    const client = new KubeClient(parseKubeconfig(JSON.stringify(kubeconfig), { trusted: true }), { timeoutMs: 5000 });
     try {
       const sts = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'Mixed_Case' }, spec: { replicas: 1, notInTheModel: 'kept' } };
       await client.apply(sts);

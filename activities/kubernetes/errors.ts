@@ -4,9 +4,9 @@
 // field; 409 (a conflicting write), 429, 5xx, connection errors and timeouts are transient
 // -> a plain Error, which the activity retry policy retries.
 import { ApplicationFailure } from '@temporalio/common';
-import { ApiException } from '@kubernetes/client-node';
 import type { NonRetryableErrorType } from '../types';
-import { KubeApiError, KubeTimeoutError, kubeApiErrorFrom } from './kube-client';
+import { EgressRefusedError } from '../../server/egress';
+import { KubeApiError, KubeResponseTooLargeError, KubeTimeoutError } from './kube-client';
 
 export function nonRetryable(message: string, type: NonRetryableErrorType, details?: unknown): ApplicationFailure {
   return details === undefined ? ApplicationFailure.nonRetryable(message, type) : ApplicationFailure.nonRetryable(message, type, details);
@@ -15,8 +15,9 @@ export function nonRetryable(message: string, type: NonRetryableErrorType, detai
 /** `what` names the object, e.g. `StatefulSet ns-u1/app-agentruntime-abcdef`. */
 export function mapKubeError(err: unknown, what: string): Error {
   if (err instanceof ApplicationFailure) return err;
-  // KubeClient converts client-node's ApiException already; a direct client-node call may not.
-  if (err instanceof ApiException) err = kubeApiErrorFrom(err, what);
+  // A user's kubeconfig naming an internal address does not fix itself by retrying.
+  if (err instanceof EgressRefusedError) return nonRetryable(`${what}: ${err.message}`, 'KubeconfigInvalid');
+  if (err instanceof KubeResponseTooLargeError) return nonRetryable(`${what}: ${err.message}`, 'InvalidSpec');
   if (err instanceof KubeApiError) {
     const fields = err.causes
       .map((c) => [c.field, c.message].filter(Boolean).join(': '))

@@ -6,14 +6,15 @@
 // cluster (Namespace + ServiceAccount + a namespaced admin Role + RoleBinding + a long-lived
 // token Secret) and a kubeconfig for it, stored encrypted as their KUBECONFIG — as the
 // reference's Sealos sign-in hands each user one.
-import fs from 'node:fs';
 import type { Logger } from 'pino';
 import type { Db } from '../../server/db';
 import type { Cipher } from '../../server/crypto';
 import { sha256 } from '../../server/crypto';
 import { nonRetryable, mapKubeError } from './errors';
-import { KubeClient, loadKubeConfig, type KubeObject } from './kube-client';
-import { tokenKubeconfig } from './kubeconfig';
+import { createEgressPolicy, type EgressPolicy } from '../../server/egress';
+import { KubeconfigError, parseKubeconfig, readAdminKubeconfig, tokenKubeconfig } from '../../server/kubeconfig';
+import { KubeClient, loadAdminKubeconfig, type KubeObject } from './kube-client';
+import { userNamespaceObjects } from './namespace-policy';
 
 export const KUBECONFIG_KEY = 'KUBECONFIG';
 export const USER_SERVICE_ACCOUNT = 'fsa-user';
@@ -26,6 +27,8 @@ export interface UserClientsDeps {
   cipher: Cipher;
   /** Admin kubeconfig (YAML/JSON text, or a path to one) of the cluster that hands out namespaces. */
   adminKubeconfig?: string;
+  /** Where user clusters may be; default: public addresses plus the admin cluster's server. */
+  egress?: EgressPolicy;
   logger: Logger;
   requestTimeoutMs?: number;
   /** How long to wait for the token controller to fill a new user's token Secret. */
@@ -39,23 +42,22 @@ export function userNamespace(userId: string): string {
   return `ns-${clean.slice(0, 40).replace(/-+$/, '') || 'user'}-${sha256(userId).slice(0, 8)}`;
 }
 
-function readKubeconfigText(value: string): string {
-  // A single line naming an existing file is a path; anything else is the kubeconfig itself.
-  if (!value.includes('\n') && fs.existsSync(value)) return fs.readFileSync(value, 'utf8');
-  return value;
-}
-
 export function createUserClients(deps: UserClientsDeps) {
   const cache = new Map<string, { hash: string; client: KubeClient }>();
   const provisioning = new Map<string, Promise<void>>();
   const timeoutMs = deps.requestTimeoutMs ?? 10_000;
   let admin: KubeClient | undefined;
+  let egress = deps.egress;
+  const egressPolicy = (): EgressPolicy => {
+    egress ??= createEgressPolicy({ trustedServers: adminClient() ? [adminClient()!.server] : [] });
+    return egress;
+  };
 
   const adminClient = (): KubeClient | undefined => {
     if (!deps.adminKubeconfig) return undefined;
     if (!admin) {
       try {
-        admin = new KubeClient(loadKubeConfig(readKubeconfigText(deps.adminKubeconfig)), { timeoutMs, fieldManager: 'fullstackagent-provisioner' });
+        admin = new KubeClient(loadAdminKubeconfig(readAdminKubeconfig(deps.adminKubeconfig)!), { timeoutMs, fieldManager: 'fullstackagent-provisioner' });
       } catch (err) {
         throw nonRetryable(`the admin kubeconfig (CLUSTER_ADMIN_KUBECONFIG) is invalid: ${(err as Error).message}`, 'KubeconfigInvalid');
       }
@@ -70,7 +72,7 @@ export function createUserClients(deps: UserClientsDeps) {
     const ns = userNamespace(userId);
     const labels = { [USER_ID_LABEL]: userId.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 63), 'app.kubernetes.io/managed-by': 'fullstackagent' };
     const objects: KubeObject[] = [
-      { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels } },
+      ...userNamespaceObjects(ns, labels), // Namespace (pod-security labels), ResourceQuota, LimitRange: namespace-policy.ts
       { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: USER_SERVICE_ACCOUNT, namespace: ns, labels } },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
@@ -113,7 +115,7 @@ export function createUserClients(deps: UserClientsDeps) {
       else if (Date.now() > deadline) throw new Error(`Secret ${ns}/${USER_TOKEN_SECRET}: no token after ${deps.tokenWaitMs ?? 30_000} ms (is kube-controller-manager running?); will retry`);
       else await new Promise((r) => setTimeout(r, 100));
     }
-    const kubeconfig = tokenKubeconfig({ name: ns, server: adm.server, ca: adm.config.ca, skipTlsVerify: adm.config.skipTlsVerify, token, namespace: ns });
+    const kubeconfig = tokenKubeconfig({ name: ns, server: adm.server, ca: adm.config.ca, token, namespace: ns });
     try {
       // create, not upsert: a kubeconfig the user stored meanwhile wins.
       await deps.db.userConfig.create({
@@ -148,7 +150,8 @@ export function createUserClients(deps: UserClientsDeps) {
     const cached = cache.get(userId);
     if (cached && cached.hash === hash) return cached.client;
     // A changed kubeconfig replaces the client; the old one's idle connections time out
-    // (not destroyed here: a call in flight may still be using them).
+    // (not destroyed here: a call in flight may still be using them). A user's kubeconfig is
+    // parsed as untrusted data and reached only through the egress policy.
     let text: string;
     try {
       text = deps.cipher.decrypt(row.value);
@@ -157,9 +160,10 @@ export function createUserClients(deps: UserClientsDeps) {
     }
     let client: KubeClient;
     try {
-      client = new KubeClient(loadKubeConfig(text), { timeoutMs });
+      client = new KubeClient(parseKubeconfig(text), { timeoutMs, egress: egressPolicy() });
     } catch (err) {
-      throw nonRetryable(`user ${userId}: the stored kubeconfig is invalid: ${(err as Error).message}`, 'KubeconfigInvalid');
+      const what = err instanceof KubeconfigError ? `${err.field} ${err.message}` : (err as Error).message;
+      throw nonRetryable(`user ${userId}: the stored kubeconfig is invalid: ${what}; store it again`, 'KubeconfigInvalid');
     }
     cache.set(userId, { hash, client });
     return client;

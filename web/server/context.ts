@@ -4,6 +4,7 @@ import type { LifecycleTimings } from '../../common/lifecycle';
 import type { Config } from '../../server/config';
 import { createCipher, type Cipher } from '../../server/crypto';
 import type { Db } from '../../server/db';
+import { egressPolicyFromConfig, type EgressPolicy } from '../../server/egress';
 import type { Logger } from '../../server/logger';
 import { encryptionKey } from '../../server/secrets';
 
@@ -26,6 +27,8 @@ export interface ServiceContext {
   queryTimeoutMs: number;
   /** Time budget for reaching a user's Kubernetes API server when validating a kubeconfig. */
   kubeconfigTimeoutMs: number;
+  /** Where users' clusters may be (checked when a kubeconfig is saved and at connect). */
+  egress: EgressPolicy;
   /** Deadlines/backoff passed to new lifecycles (config deadlines; tests shorten backoff). */
   timings: Partial<LifecycleTimings>;
 }
@@ -40,6 +43,7 @@ export function createServiceContext(deps: AppDeps, overrides: Partial<ServiceCo
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
     queryTimeoutMs: 2_000,
     kubeconfigTimeoutMs: 5_000,
+    egress: egressPolicyFromConfig(deps.config),
     timings: { sandboxDeadlineMs: deps.config.SANDBOX_DEADLINE_MS, databaseDeadlineMs: deps.config.DATABASE_DEADLINE_MS },
     ...overrides,
   };

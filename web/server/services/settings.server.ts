@@ -1,13 +1,15 @@
-// Per-user settings: the kubeconfig (validated: parsed, its current context complete, its
-// API server reached within a short timeout) and the Anthropic key and base URL. All are
-// stored encrypted in UserConfig. Anthropic changes reach running sandboxes through an
-// `environmentChanged` signal to each of the user's lifecycles.
-import type { KubeConfig } from '@kubernetes/client-node';
+// Per-user settings: the kubeconfig (validated by server/kubeconfig.ts: data fields only;
+// its API server checked against the egress policy and reached within a short timeout) and
+// the Anthropic key and base URL. All are stored encrypted in UserConfig. Anthropic changes
+// reach running sandboxes through an `environmentChanged` signal to each of the user's
+// lifecycles.
 import { z } from 'zod';
+import { EgressRefusedError, urlHost } from '../../../server/egress';
+import { describeTransportError, KubeApiError, KubeHttp } from '../../../server/kube-http';
+import { KubeconfigError, MAX_KUBECONFIG_BYTES, parseKubeconfig, type KubeCredentials } from '../../../server/kubeconfig';
 import type { ServiceContext } from '../context';
 import { ApiError, parseInput } from '../http/errors';
 import { signalEnvironmentChanged } from './projects.server';
-import { withTimeout } from './temporal-errors';
 
 export const CONFIG_KEYS = { kubeconfig: 'KUBECONFIG', anthropicKey: 'ANTHROPIC_API_KEY', anthropicBaseUrl: 'ANTHROPIC_BASE_URL' } as const;
 
@@ -16,7 +18,7 @@ export const kubeconfigSchema = z.strictObject(
     kubeconfig: z
       .string({ error: 'required; paste the YAML of your kubeconfig file' })
       .min(1, 'must not be empty; paste the YAML of your kubeconfig file')
-      .max(64 * 1024, 'is too long; a kubeconfig is at most 64 KiB'),
+      .max(MAX_KUBECONFIG_BYTES, 'is too long; a kubeconfig is at most 64 KiB'),
   },
   { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}; send only kubeconfig` : 'send a JSON object { "kubeconfig": "<yaml>" }') },
 );
@@ -28,65 +30,52 @@ export interface KubeconfigSummary {
   user: string;
 }
 
-type KubeModule = typeof import('@kubernetes/client-node');
-let kubeModule: Promise<KubeModule> | undefined;
-
-/**
- * @kubernetes/client-node (pinned to 1.4.0, which runs on Node 20; 2.x's undici 8 needs Node 22)
- * is loaded on first use, not at start: if it ever fails to load, only kubeconfig validation
- * should fail, not the whole web process.
- */
-function loadKube(): Promise<KubeModule> {
-  kubeModule ??= import('@kubernetes/client-node').catch((err: Error) => {
-    kubeModule = undefined;
-    throw new ApiError('unavailable', `kubeconfig validation is unavailable on this server (@kubernetes/client-node failed to load: ${err.message}); try again later`);
-  });
-  return kubeModule;
-}
-
-const invalid = (message: string) => new ApiError('unprocessable', `kubeconfig: ${message}`);
+const invalid = (message: string, field?: string) =>
+  new ApiError('unprocessable', `kubeconfig: ${field ? `${field} ` : ''}${message}`, field ? { field: `kubeconfig.${field}` } : undefined);
 
 /** Parses and checks a kubeconfig without contacting anything. */
-export async function inspectKubeconfig(yaml: string): Promise<{ kc: KubeConfig; summary: KubeconfigSummary }> {
-  const { KubeConfig } = await loadKube();
-  const kc = new KubeConfig();
+export function inspectKubeconfig(yaml: string): { creds: KubeCredentials; summary: KubeconfigSummary } {
+  let creds: KubeCredentials;
   try {
-    kc.loadFromString(yaml);
+    creds = parseKubeconfig(yaml);
   } catch (err) {
-    throw invalid(`is not a valid kubeconfig (${(err as Error).message.split('\n')[0]}); paste the whole file`);
+    if (err instanceof KubeconfigError) throw invalid(err.message, err.field === 'kubeconfig' ? undefined : err.field);
+    throw err;
   }
-  const contextName = kc.getCurrentContext();
-  if (!contextName) throw invalid('has no current-context; set current-context to one of its contexts');
-  const context = kc.getContextObject(contextName);
-  if (!context) throw invalid(`current-context "${contextName}" is not among its contexts; fix current-context`);
-  const cluster = kc.getCurrentCluster();
-  if (!cluster?.server) throw invalid(`context "${contextName}" names cluster "${context.cluster}", which is missing or has no server`);
-  const user = kc.getCurrentUser();
-  if (!user) throw invalid(`context "${contextName}" names user "${context.user}", which is missing`);
-  // Never run commands or read files on this server on a user's behalf.
-  if (user.exec || user.authProvider) throw invalid(`user "${user.name}" uses an exec or auth-provider plugin; use a token or client certificate instead`);
-  if (user.certFile || user.keyFile || cluster.caFile) throw invalid('refers to files on disk; embed them (certificate-authority-data, client-certificate-data, client-key-data)');
-  if (!user.token && !(user.certData && user.keyData) && !(user.username && user.password)) {
-    throw invalid(`user "${user.name}" has no credentials; add a token or client-certificate-data and client-key-data`);
-  }
-  return { kc, summary: { namespace: context.namespace || 'default', server: cluster.server, context: contextName, user: user.name } };
+  return { creds, summary: { namespace: creds.namespace, server: creds.server, context: creds.contextName, user: creds.userName } };
 }
 
-/** Lists one pod in the namespace: proves the server is reachable and the credentials work there. */
-export async function checkKubeconfigReachable(kc: KubeConfig, summary: KubeconfigSummary, timeoutMs: number): Promise<void> {
-  const { CoreV1Api } = await loadKube();
-  const api = kc.makeApiClient(CoreV1Api);
-  const attempt = api.listNamespacedPod({ namespace: summary.namespace, limit: 1 }).then(
-    () => null,
-    (err: { code?: number; message?: string }) => err,
-  );
-  const err = await withTimeout(attempt, timeoutMs, () => ({ code: -1, message: 'timeout' }));
-  if (!err) return;
-  if (err.code === -1) throw invalid(`API server ${summary.server} did not answer within ${timeoutMs / 1000}s; check the server address and your network`);
-  if (err.code === 401) throw invalid(`API server ${summary.server} rejected the credentials (401); download a fresh kubeconfig`);
-  if (err.code === 403) throw invalid(`user may not list pods in namespace "${summary.namespace}" (403); use a kubeconfig with rights in its namespace`);
-  if (typeof err.code === 'number' && err.code >= 400) throw invalid(`API server ${summary.server} answered HTTP ${err.code}; check the server address`);
-  throw invalid(`API server ${summary.server} is not reachable (${String(err.message ?? err).split('\n')[0]}); check the server address`);
+/**
+ * Checks the server against the egress policy, then lists one pod in the namespace: proves
+ * the server is reachable and the credentials work there. Only the HTTP status and the
+ * Kubernetes Status reason are shown, never what the server answered.
+ */
+export async function checkKubeconfigReachable(ctx: ServiceContext, creds: KubeCredentials, timeoutMs: number): Promise<void> {
+  const server = creds.server;
+  const u = new URL(server);
+  try {
+    await ctx.egress.check(urlHost(u), Number(u.port || 443));
+  } catch (err) {
+    if (err instanceof EgressRefusedError) throw invalid(`refers to ${err.message}`, 'server');
+    throw err;
+  }
+  const client = new KubeHttp(creds, { timeoutMs, egress: ctx.egress, maxResponseBytes: 1024 * 1024, maxSockets: 1 });
+  try {
+    await client.request({ method: 'GET', path: `/api/v1/namespaces/${encodeURIComponent(creds.namespace)}/pods`, query: { limit: '1' } });
+  } catch (err) {
+    if (err instanceof EgressRefusedError) throw invalid(`refers to ${err.message}`, 'server');
+    if (err instanceof KubeApiError) {
+      if (err.status === 401) throw invalid(`API server ${server} rejected the credentials (HTTP 401${err.reason ? ` ${err.reason}` : ''}); download a fresh kubeconfig`);
+      if (err.status === 403) throw invalid(`user may not list pods in namespace "${creds.namespace}" (HTTP 403${err.reason ? ` ${err.reason}` : ''}); use a kubeconfig with rights in its namespace`);
+      throw invalid(`API server ${server} answered HTTP ${err.status}${err.reason ? ` ${err.reason}` : ''}; check the server address`);
+    }
+    const why = describeTransportError(err);
+    if (why === 'no answer in time') throw invalid(`API server ${server} did not answer within ${timeoutMs / 1000}s; check the server address and your network`);
+    ctx.logger.info({ server, code: why }, 'kubeconfig check: API server not reachable');
+    throw invalid(`API server ${server} is not reachable (${why}); check the server address and that its certificate is signed by certificate-authority-data`);
+  } finally {
+    client.close();
+  }
 }
 
 async function putConfig(ctx: ServiceContext, userId: string, key: string, plain: string, category: string) {
@@ -111,22 +100,25 @@ async function readConfig(ctx: ServiceContext, userId: string, key: string): Pro
 /** Validates (parse + reach) and stores the kubeconfig; returns what the UI shows. */
 export async function saveKubeconfig(ctx: ServiceContext, userId: string, input: unknown): Promise<KubeconfigSummary> {
   const { kubeconfig } = parseInput(kubeconfigSchema, input);
-  const { kc, summary } = await inspectKubeconfig(kubeconfig);
-  await checkKubeconfigReachable(kc, summary, ctx.kubeconfigTimeoutMs);
+  const { creds, summary } = inspectKubeconfig(kubeconfig);
+  await checkKubeconfigReachable(ctx, creds, ctx.kubeconfigTimeoutMs);
   await putConfig(ctx, userId, CONFIG_KEYS.kubeconfig, kubeconfig, 'kubernetes');
   return summary;
 }
 
-/** Stores a kubeconfig that arrived with a trusted sign-in (Sealos): parsed, not reached. */
-export async function storeTrustedKubeconfig(ctx: ServiceContext, userId: string, kubeconfig: string): Promise<KubeconfigSummary | null> {
-  if (!kubeconfig.trim() || kubeconfig.length > 64 * 1024) throw invalid('is empty or larger than 64 KiB');
-  let summary: KubeconfigSummary | null = null;
+/**
+ * Stores a kubeconfig that arrived with a signed sign-in (Sealos): the signature vouches for
+ * who sent it, not for what it contains, so it goes through the same checks (not reached:
+ * the sign-in must not wait on the cluster; the worker's egress policy applies at connect).
+ */
+export async function storeTrustedKubeconfig(ctx: ServiceContext, userId: string, kubeconfig: string): Promise<KubeconfigSummary> {
+  const { creds, summary } = inspectKubeconfig(kubeconfig);
+  const u = new URL(creds.server);
   try {
-    summary = (await inspectKubeconfig(kubeconfig)).summary;
+    await ctx.egress.check(urlHost(u), Number(u.port || 443));
   } catch (err) {
-    // The signed token vouches for it; if only the parser is unavailable, keep it anyway.
-    if ((err as ApiError).code !== 'unavailable') throw err;
-    ctx.logger.warn({ userId }, 'kubeconfig stored without inspection (Kubernetes client unavailable)');
+    if (err instanceof EgressRefusedError) throw invalid(`refers to ${err.message}`, 'server');
+    throw err;
   }
   await putConfig(ctx, userId, CONFIG_KEYS.kubeconfig, kubeconfig, 'kubernetes');
   return summary;
@@ -188,7 +180,7 @@ export async function getSettings(ctx: ServiceContext, userId: string): Promise<
   let kubeconfig: SettingsDto['kubeconfig'] = null;
   if (kube) {
     try {
-      kubeconfig = { ...(await inspectKubeconfig(kube.value)).summary, updatedAt: kube.updatedAt.toISOString() };
+      kubeconfig = { ...inspectKubeconfig(kube.value).summary, updatedAt: kube.updatedAt.toISOString() };
     } catch {
       kubeconfig = null;
     }

@@ -1,0 +1,201 @@
+// HTTP to a Kubernetes API server with the TLS material of a cleaned kubeconfig
+// (server/kubeconfig.ts), over Node's own http/https. Kept small on purpose: one
+// keep-alive pool per client, a timeout per request, a cap on the size of an answer, the
+// egress policy at connect time for user clusters, and failures as typed errors.
+// No redirect is ever followed, and the body of a non-Kubernetes answer is never
+// repeated in an error (a user's "API server" may be anything).
+import fs from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import net from 'node:net';
+import type { EgressPolicy } from './egress';
+import { urlHost } from './egress';
+import type { KubeCredentials } from './kubeconfig';
+
+/** A Status cause: the field the API server rejected and why. */
+export interface StatusCause {
+  reason?: string;
+  message?: string;
+  field?: string;
+}
+
+/** An HTTP answer that is not 2xx. `reason`/`message` come only from a Kubernetes Status. */
+export class KubeApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly reason: string,
+    message: string,
+    readonly causes: StatusCause[],
+    readonly retryAfterSeconds?: number,
+  ) {
+    super(message);
+    this.name = 'KubeApiError';
+  }
+}
+
+/** The request did not get an answer in time (counts as transient). */
+export class KubeTimeoutError extends Error {
+  constructor(what: string, ms: number) {
+    super(`${what}: no answer from the Kubernetes API server within ${ms} ms`);
+    this.name = 'KubeTimeoutError';
+  }
+}
+
+/** The answer was larger than the client accepts. */
+export class KubeResponseTooLargeError extends Error {
+  constructor(what: string, max: number) {
+    super(`${what}: the answer is larger than ${max} bytes`);
+    this.name = 'KubeResponseTooLargeError';
+  }
+}
+
+export interface KubeHttpOptions {
+  timeoutMs?: number;
+  /** User clusters: checked for every connection. Absent for the operator's admin cluster. */
+  egress?: EgressPolicy;
+  maxResponseBytes?: number;
+  maxSockets?: number;
+}
+
+export interface KubeRequest {
+  method: string;
+  path: string;
+  query?: Record<string, string | undefined>;
+  body?: unknown;
+  contentType?: string;
+}
+
+const DEFAULT_MAX_RESPONSE = 64 * 1024 * 1024;
+
+export class KubeHttp {
+  readonly server: string;
+  readonly timeoutMs: number;
+  private readonly base: URL;
+  private readonly agent: http.Agent;
+  private readonly maxResponseBytes: number;
+
+  constructor(
+    readonly creds: KubeCredentials,
+    private readonly opts: KubeHttpOptions = {},
+  ) {
+    this.server = creds.server;
+    this.base = new URL(creds.server);
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE;
+    const port = Number(this.base.port || (this.base.protocol === 'http:' ? 80 : 443));
+    const common = { keepAlive: true, maxSockets: opts.maxSockets ?? 16, ...(opts.egress ? { lookup: opts.egress.lookupFor(port) } : {}) };
+    this.agent =
+      this.base.protocol === 'http:'
+        ? new http.Agent(common)
+        : new https.Agent({
+            ...common,
+            ca: creds.ca,
+            cert: creds.cert,
+            key: creds.key,
+            servername: creds.tlsServerName ?? (net.isIP(urlHost(this.base)) ? undefined : urlHost(this.base)),
+            rejectUnauthorized: !creds.skipTlsVerify,
+          });
+  }
+
+  get port(): number {
+    return Number(this.base.port || (this.base.protocol === 'http:' ? 80 : 443));
+  }
+
+  /** Closes the pool's connections (when the client is dropped). */
+  close(): void {
+    this.agent.destroy();
+  }
+
+  private authorization(): string | undefined {
+    if (this.creds.tokenFile) return `Bearer ${fs.readFileSync(this.creds.tokenFile, 'utf8').trim()}`;
+    if (this.creds.token) return `Bearer ${this.creds.token}`;
+    if (this.creds.basicAuth) return `Basic ${Buffer.from(`${this.creds.basicAuth.username}:${this.creds.basicAuth.password}`).toString('base64')}`;
+    return undefined;
+  }
+
+  /** One request; resolves with the parsed JSON of a 2xx answer. */
+  request<T>(r: KubeRequest): Promise<T> {
+    const what = `${r.method} ${r.path}`;
+    const host = urlHost(this.base);
+    // Literal IPs skip the agent's lookup, so they are checked here, every time.
+    if (this.opts.egress && net.isIP(host)) {
+      try {
+        this.opts.egress.assertAllowed(host, host, this.port);
+      } catch (err) {
+        return Promise.reject(err);
+      }
+    }
+    const url = new URL(this.base.pathname.replace(/\/+$/, '') + r.path, this.base);
+    for (const [k, v] of Object.entries(r.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
+    const body = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    const auth = this.authorization();
+    if (auth) headers.authorization = auth;
+    if (body) {
+      headers['content-type'] = r.contentType ?? 'application/json';
+      headers['content-length'] = String(body.length);
+    }
+    const lib = this.base.protocol === 'http:' ? http : https;
+    return new Promise<T>((resolve, reject) => {
+      let settled = false;
+      const done = (err: unknown, value?: T) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err) reject(err);
+        else resolve(value as T);
+      };
+      const req = lib.request(url, { method: r.method, headers, agent: this.agent }, (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > this.maxResponseBytes) {
+            req.destroy();
+            done(new KubeResponseTooLargeError(what, this.maxResponseBytes));
+          } else chunks.push(c);
+        });
+        res.on('error', (err) => done(err));
+        res.on('end', () => {
+          const status = res.statusCode ?? 0;
+          const text = Buffer.concat(chunks).toString('utf8');
+          const parsed = parseJson(text);
+          if (status >= 200 && status < 300) return done(null, parsed as T);
+          done(statusError(status, parsed, res.headers['retry-after'], what));
+        });
+      });
+      const timer = setTimeout(() => {
+        req.destroy();
+        done(new KubeTimeoutError(what, this.timeoutMs));
+      }, this.timeoutMs);
+      req.on('error', (err) => done(err));
+      req.end(body);
+    });
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return text ? JSON.parse(text) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The error of a non-2xx answer: Status reason and message when it is a Kubernetes Status, else the HTTP code alone. */
+function statusError(status: number, body: unknown, retryAfterHeader: string | undefined, what: string): KubeApiError {
+  const st = body && typeof body === 'object' ? (body as { kind?: string; reason?: string; message?: string; details?: { causes?: StatusCause[] } }) : {};
+  const retryAfter = retryAfterHeader !== undefined && /^\d+$/.test(retryAfterHeader) ? Number(retryAfterHeader) : undefined;
+  if (st.kind === 'Status') {
+    return new KubeApiError(status, String(st.reason ?? ''), String(st.message ?? `${what}: HTTP ${status}`).slice(0, 1000), (st.details?.causes ?? []).slice(0, 20), retryAfter);
+  }
+  return new KubeApiError(status, '', `${what}: HTTP ${status} (not a Kubernetes API answer)`, [], retryAfter);
+}
+
+/** A short, safe description of a transport failure for a person: the code, never a body. */
+export function describeTransportError(err: unknown): string {
+  if (err instanceof KubeTimeoutError) return 'no answer in time';
+  if (err instanceof KubeApiError) return `HTTP ${err.status}${err.reason ? ` ${err.reason}` : ''}`;
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[A-Z0-9_]+$/.test(code) ? code : 'connection failed';
+}
