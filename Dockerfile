@@ -1,5 +1,6 @@
 # One image for the platform's web and worker (docker-compose.temporal.yml picks the
-# command). TypeScript runs through tsx, as in development; nothing is emitted.
+# command). TypeScript runs through tsx; the web's pages are built by Remix/Vite here, and
+# web/server/index.ts serves that build when NODE_ENV=production.
 FROM node:20-bookworm-slim
 
 WORKDIR /app
@@ -13,7 +14,8 @@ COPY . .
 
 # The Prisma 7 client needs no native engine at run time; generate only reads the schema,
 # so the schema-engine download is skipped.
-RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate
+RUN PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate \
+ && npm run build:web
 
 ENV NODE_ENV=production \
     DATA_DIR=/data \

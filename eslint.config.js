@@ -47,4 +47,24 @@ export default tseslint.config(
       'no-restricted-globals': ['error', { name: 'process', message: 'No process in workflow code.' }, { name: 'setTimeout', message: 'Use sleep() or condition() with a timeout.' }],
     },
   },
+  {
+    // The web writes rows and talks to Temporal; it never runs activities or workflow code,
+    // and never uses the Kubernetes client library (the kubeconfig check goes through
+    // server/kube-http.ts, which applies the egress policy).
+    files: ['web/app/**/*.ts', 'web/app/**/*.tsx', 'web/server/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['@kubernetes/*'], message: 'The web never talks to Kubernetes directly; the worker does.' },
+            { group: ['**/activities/*', '**/activities'], message: 'The web does not import activities; signal the workflow instead.' },
+            { group: ['**/workflows/*', '!**/workflows/messages'], message: 'The web imports only the shared message definitions (workflows/messages).' },
+            { group: ['@temporalio/worker', '@temporalio/activity'], message: 'The web is a Temporal client only.' },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -25,7 +25,7 @@ export async function startServices(): Promise<void> {
     );
     process.env.TEST_TEMPORAL_ADDRESS = temporal.address;
 
-    // >>> local Kubernetes (issue 3, cluster/): one control plane for the whole run, on free ports.
+    // The local Kubernetes control plane (cluster/): one for the whole run, on free ports.
     // Tests read TEST_KUBECONFIG (admin) and TEST_CLUSTER_DATA_DIR (for an extra API server).
     {
       const fs = await import('node:fs');
@@ -51,7 +51,6 @@ export async function startServices(): Promise<void> {
       process.env.TEST_KUBECONFIG = cluster.adminKubeconfigPath;
       process.env.TEST_CLUSTER_DATA_DIR = dataDir;
     }
-    // <<< local Kubernetes
   } catch (err) {
     await stopAll();
     throw err;
