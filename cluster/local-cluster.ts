@@ -138,7 +138,8 @@ export function apiserverArgs(o: { dataDir: string; etcdUrl: string; port: numbe
     `--secure-port=${o.port}`,
     '--bind-address=127.0.0.1',
     '--advertise-address=127.0.0.1',
-    '--service-cluster-ip-range=10.0.0.0/24',
+    // A /16: the scale benchmark creates a Service per project (a /24 filled up at N = 200).
+    '--service-cluster-ip-range=10.0.0.0/16',
     '--allow-privileged=true',
     '--authorization-mode=RBAC',
     `--token-auth-file=${p.tokenFile}`,

@@ -100,3 +100,17 @@ describe('stored hostile kubeconfigs in the worker', () => {
     },
   );
 });
+
+describe('the per-user client cache', () => {
+  it('is bounded: the least recently used client is dropped', async () => {
+    const clients = createUserClients({ db, cipher, logger: createLogger('test', 'silent'), maxClients: 2 });
+    const users = await Promise.all([1, 2, 3].map(() => storeFor(kc('https://kube.example:6443', { token: 't' }))));
+    const first = await clients.forUser(users[0]!);
+    await clients.forUser(users[1]!);
+    await clients.forUser(users[2]!);
+    expect(clients.cacheSize()).toBe(2);
+    // The evicted user gets a new client, not the retired one.
+    expect(await clients.forUser(users[0]!)).not.toBe(first);
+    expect(clients.cacheSize()).toBe(2);
+  });
+});

@@ -6,6 +6,7 @@
 // cluster (Namespace + ServiceAccount + a namespaced admin Role + RoleBinding + a long-lived
 // token Secret) and a kubeconfig for it, stored encrypted as their KUBECONFIG — as the
 // reference's Sealos sign-in hands each user one.
+import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
 import type { Db } from '../../server/db';
 import type { Cipher } from '../../server/crypto';
@@ -31,6 +32,8 @@ export interface UserClientsDeps {
   egress?: EgressPolicy;
   logger: Logger;
   requestTimeoutMs?: number;
+  /** Clients kept (one per user with a keep-alive pool); the least recently used is closed. */
+  maxClients?: number;
   /** How long to wait for the token controller to fill a new user's token Secret. */
   tokenWaitMs?: number;
 }
@@ -43,9 +46,15 @@ export function userNamespace(userId: string): string {
 }
 
 export function createUserClients(deps: UserClientsDeps) {
-  const cache = new Map<string, { hash: string; client: KubeClient }>();
-  const provisioning = new Map<string, Promise<void>>();
   const timeoutMs = deps.requestTimeoutMs ?? 10_000;
+  // Bounded, so a worker serving many users holds a bounded number of connection pools. A
+  // dropped client is closed once its last request can no longer be in flight.
+  const retire = (client: KubeClient) => setTimeout(() => client.close(), timeoutMs + 1_000).unref();
+  const cache = new LRUCache<string, { hash: string; client: KubeClient }>({
+    max: deps.maxClients ?? 500,
+    dispose: (entry) => retire(entry.client),
+  });
+  const provisioning = new Map<string, Promise<void>>();
   let admin: KubeClient | undefined;
   let egress = deps.egress;
   const egressPolicy = (): EgressPolicy => {
@@ -149,9 +158,8 @@ export function createUserClients(deps: UserClientsDeps) {
     const hash = sha256(row.value);
     const cached = cache.get(userId);
     if (cached && cached.hash === hash) return cached.client;
-    // A changed kubeconfig replaces the client; the old one's idle connections time out
-    // (not destroyed here: a call in flight may still be using them). A user's kubeconfig is
-    // parsed as untrusted data and reached only through the egress policy.
+    // A changed kubeconfig replaces the client (the cache retires the old one). A user's
+    // kubeconfig is parsed as untrusted data and reached only through the egress policy.
     let text: string;
     try {
       text = deps.cipher.decrypt(row.value);
