@@ -1,4 +1,4 @@
-// The Temporal contract of a project's lifecycle (DESIGN.md "Temporal contract"):
+// The Temporal contract of a project's lifecycle (docs/design.md "Temporal contract"):
 // names, input, signals, the status query and its result. Imported by the workflow
 // bundle, the worker and the web, so it holds only plain data and pure functions.
 import type { ProjectStatus, ResourceStatus } from './status';
@@ -58,6 +58,14 @@ export const DEFAULT_TIMINGS: LifecycleTimings = {
   initialBackoffMs: 1_000,
   maxBackoffMs: 30_000,
 };
+
+/**
+ * Lifecycle activities heartbeat this often (worker/heartbeat.ts), and the workflow treats
+ * an activity whose heartbeats stop for ACTIVITY_HEARTBEAT_TIMEOUT_MS as lost (its worker
+ * died) and retries it; heartbeats are how a cancellation reaches a running activity.
+ */
+export const ACTIVITY_HEARTBEAT_MS = 2_000;
+export const ACTIVITY_HEARTBEAT_TIMEOUT_MS = 10_000;
 
 /** Identifies a project's objects; never carries secrets (activities load those). */
 export interface ProjectRef {

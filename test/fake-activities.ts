@@ -40,6 +40,9 @@ export class FakeKubernetes {
   readonly recorded: ProjectStatusView[] = [];
   private readonly failures = new Map<Method, Failure[]>();
   readonly neverReady = new Set<string>();
+  /** `method:start` / `method:end` of held calls, in order (see holdNext). */
+  readonly events: string[] = [];
+  private readonly holds = new Map<Method, { released: Promise<void>; entered: () => void }[]>();
   /** Stand-in for the project's Environment rows, read by ensureSandbox. */
   readonly env = new Map<string, Record<string, string>>();
 
@@ -56,6 +59,19 @@ export class FakeKubernetes {
     this.failures.set(method, q);
   }
 
+  /**
+   * The next call of `method` is held open, as a write in flight: it ignores cancellation
+   * (a request already sent lands anyway) and completes only on release().
+   */
+  holdNext(method: Method): { entered: Promise<void>; release: () => void } {
+    let release!: () => void;
+    let entered!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const enteredP = new Promise<void>((r) => (entered = r));
+    this.holds.set(method, [...(this.holds.get(method) ?? []), { released, entered }]);
+    return { entered: enteredP, release };
+  }
+
   /** The project's sandbox never becomes ready (to exercise deadlines). */
   neverBecomeReady(projectId: string) {
     this.neverReady.add(projectId);
@@ -67,6 +83,12 @@ export class FakeKubernetes {
 
   async enter(method: Method, ref: { projectId: string }) {
     this.calls.push({ method, projectId: ref.projectId, at: this.now() });
+    this.events.push(`${method}:start`);
+    const hold = this.holds.get(method)?.shift();
+    if (hold) {
+      hold.entered();
+      await hold.released;
+    }
     const f = this.failures.get(method)?.shift();
     if (!f) return;
     if (f === 'transient') throw new Error(`simulated transient failure of ${method} (HTTP 503)`);
@@ -127,6 +149,7 @@ export function createFakeActivities(opts: FakeActivitiesOptions = {}): { activi
       await fake.enter('ensureSandbox', ref);
       // The env is read at ensure time, as the real activity reads the Environment rows.
       fake.ensure(fake.sandboxes, ref.projectId, sandboxReadyMs, JSON.stringify(fake.env.get(ref.projectId) ?? {}));
+      fake.events.push('ensureSandbox:end');
     },
     async ensureSandboxNetwork(ref) {
       await fake.enter('ensureSandboxNetwork', ref);

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
 import type { LifecycleActivities } from '../activities/types';
-import { TASK_QUEUE } from '../common/lifecycle';
+import { ACTIVITY_HEARTBEAT_MS, TASK_QUEUE } from '../common/lifecycle';
+import { HeartbeatInterceptor } from './heartbeat';
 
 export const WORKFLOWS_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
 
@@ -37,6 +38,7 @@ export async function createLifecycleWorker(o: LifecycleWorkerOptions): Promise<
     taskQueue: o.taskQueue ?? TASK_QUEUE,
     workflowBundle: await lifecycleWorkflowBundle(),
     activities: o.activities,
+    interceptors: { activity: [() => ({ inbound: new HeartbeatInterceptor(ACTIVITY_HEARTBEAT_MS) })] },
     ...(o.identity ? { identity: o.identity } : {}),
     shutdownGraceTime: o.shutdownGraceTime ?? '10s',
   });

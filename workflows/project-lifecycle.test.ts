@@ -216,6 +216,28 @@ describe('projectLifecycle', () => {
     expect((await handle.result()).status).toBe('TERMINATED');
   });
 
+  it.each([
+    ['stop', stopSignal, 'scaleSandbox', 'STOPPED'],
+    ['delete', deleteSignal, 'deleteProjectResources', 'TERMINATED'],
+  ] as const)('a %s that interrupts a sandbox write waits for the write to land first', async (what, signal, next, settled) => {
+    const { activities, fake } = createFakeActivities();
+    await harness.startWorker(activities);
+    const projectId = `race-${what}`;
+    const held = fake.holdNext('ensureSandbox');
+    const handle = await harness.startProject({ projectId });
+    await held.entered;
+    await handle.signal(signal);
+    // While the write is in flight, the interrupting step must not start.
+    await new Promise((r) => setTimeout(r, 1_500));
+    expect(fake.callsOf(next, projectId)).toHaveLength(0);
+    held.release();
+    await waitForStatus(handle, isStatus(settled));
+    const order = fake.events.filter((e) => e === 'ensureSandbox:end' || e === `${next}:start`);
+    expect(order.slice(0, 2)).toEqual(['ensureSandbox:end', `${next}:start`]);
+    if (what === 'stop') expect(fake.sandboxes.get(projectId)?.replicas).toBe(0);
+    else expect((await handle.result()).status).toBe('TERMINATED');
+  });
+
   it('copes with signals in odd orders', async () => {
     const { activities, fake } = createFakeActivities();
     await harness.startWorker(activities);

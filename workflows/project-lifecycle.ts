@@ -2,6 +2,7 @@
 // a reconcile loop compares it with what Kubernetes reports (through activities), acts,
 // and waits for readiness on durable timers with backoff, waking at once on a signal.
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -12,6 +13,7 @@ import {
   isCancellation,
   log,
   metricMeter,
+  patched,
   proxyActivities,
   setDefaultSignalHandler,
   setHandler,
@@ -21,6 +23,7 @@ import {
 } from '@temporalio/workflow';
 import type { LifecycleActivities } from '../activities/types';
 import {
+  ACTIVITY_HEARTBEAT_TIMEOUT_MS,
   DEFAULT_TIMINGS,
   NON_RETRYABLE_ERROR_TYPES,
   type DesiredState,
@@ -108,6 +111,11 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     maximumInterval: timings.maxBackoffMs,
     nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES],
   };
+  // A step interrupted by a new intent waits for its Kubernetes activity to finish: a
+  // write in flight must land before the stop or delete that follows, or it would undo it
+  // (a sandbox scaled up again under a STOPPED project, objects resurrected after delete).
+  // Runs recorded before this existed cancelled without waiting.
+  const awaitCancelledWrites = patched('await-cancelled-writes');
   /** Kubernetes activities, retried until the stage's deadline. */
   const k8s = (deadline: number, summary: string) =>
     proxyActivities<LifecycleActivities>({
@@ -115,6 +123,9 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       scheduleToCloseTimeout: Math.max(deadline - Date.now(), 1_000),
       retry,
       summary,
+      ...(awaitCancelledWrites
+        ? { heartbeatTimeout: ACTIVITY_HEARTBEAT_TIMEOUT_MS, cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED }
+        : {}),
     });
   const projection = proxyActivities<LifecycleActivities>({
     startToCloseTimeout: '15s',
