@@ -1,6 +1,6 @@
 // projectLifecycle against the real Temporal dev server, with fake Kubernetes activities
 // and the real status projection in PostgreSQL.
-import { WorkflowFailedError } from '@temporalio/client';
+import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ProjectStatusKey } from '../common/search-attributes';
 import { createMigratedDatabase } from '../scripts/services/postgres';
 import { randomBytes } from 'node:crypto';
@@ -10,7 +10,7 @@ import { createProjectRows } from '../server/project-rows';
 import { createFakeActivities } from '../test/fake-activities';
 import { createHarness, isStatus, waitForStatus, type Harness } from '../test/lifecycle-harness';
 import { waitFor } from '../test/wait';
-import { deleteSignal, environmentChangedSignal, startSignal, statusQuery, stopSignal } from './messages';
+import { deleteSignal, deleteUpdate, environmentChangedSignal, startSignal, startUpdate, statusQuery, stopSignal, stopUpdate } from './messages';
 
 let harness: Harness;
 
@@ -236,6 +236,28 @@ describe('projectLifecycle', () => {
     expect(order.slice(0, 2)).toEqual(['ensureSandbox:end', `${next}:start`]);
     if (what === 'stop') expect(fake.sandboxes.get(projectId)?.replicas).toBe(0);
     else expect((await handle.result()).status).toBe('TERMINATED');
+  });
+
+  it('accepts start/stop/delete as Updates that return the desired state, and rejects a start after delete with the reason', async () => {
+    const { activities, fake } = createFakeActivities({ deleteMs: 1_000 });
+    await harness.startWorker(activities);
+    const handle = await harness.startProject({ projectId: 'updates1' });
+    await waitForStatus(handle, isStatus('RUNNING'));
+    expect(await handle.executeUpdate(stopUpdate)).toEqual({ desired: 'STOPPED', status: expect.any(String) });
+    await waitForStatus(handle, isStatus('STOPPED'));
+    expect((await handle.executeUpdate(startUpdate)).desired).toBe('RUNNING');
+    await waitForStatus(handle, isStatus('RUNNING'));
+    expect((await handle.executeUpdate(deleteUpdate)).desired).toBe('TERMINATED');
+    const rejected = await handle.executeUpdate(startUpdate).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(rejected).toBeInstanceOf(WorkflowUpdateFailedError);
+    expect((rejected as WorkflowUpdateFailedError).cause?.message).toContain('the project is being deleted; it cannot be started');
+    // A second delete is accepted (idempotent); the rejected start changed nothing.
+    expect((await handle.executeUpdate(deleteUpdate)).desired).toBe('TERMINATED');
+    expect((await handle.result()).status).toBe('TERMINATED');
+    expect(fake.callsOf('deleteProjectResources', 'updates1').length).toBeGreaterThanOrEqual(1);
   });
 
   it('copes with signals in odd orders', async () => {

@@ -34,7 +34,17 @@ import {
 import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
 import type { ProjectStatus } from '../common/status';
 import { LifecycleState, nextBackoff, visibleKey } from './lifecycle-state';
-import { deleteSignal, environmentChangedSignal, startSignal, statusQuery, stopSignal } from './messages';
+import {
+  deleteSignal,
+  deleteUpdate,
+  environmentChangedSignal,
+  startSignal,
+  startUpdate,
+  statusQuery,
+  stopSignal,
+  stopUpdate,
+  type IntentAccepted,
+} from './messages';
 
 type Resource = 'sandbox' | 'database';
 
@@ -95,6 +105,25 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     else log.warn('ignoring unknown signal', { name });
   });
   setHandler(statusQuery, () => state.view());
+  const intentUpdate = (desired: DesiredState) => ({
+    handler: (): IntentAccepted => {
+      want(desired);
+      return { desired: state.desired, status: state.view().status };
+    },
+    validator: () => {
+      if (state.desired === 'TERMINATED' && desired !== 'TERMINATED') {
+        throw ApplicationFailure.nonRetryable(`the project is being deleted; it cannot be ${desired === 'RUNNING' ? 'started' : 'stopped'}`, 'Conflict');
+      }
+    },
+  });
+  for (const [def, desired] of [
+    [startUpdate, 'RUNNING'],
+    [stopUpdate, 'STOPPED'],
+    [deleteUpdate, 'TERMINATED'],
+  ] as const) {
+    const u = intentUpdate(desired);
+    setHandler(def, u.handler, { validator: u.validator });
+  }
 
   if (!input.carried) {
     upsertSearchAttributes([
