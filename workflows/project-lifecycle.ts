@@ -243,54 +243,71 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   };
 
   // --- reconcile steps ------------------------------------------------------------------
-  const bringUp = async () => {
-    const now = Date.now();
-    const dbDeadline = now + timings.databaseDeadlineMs;
-    const db = await observeDatabase(dbDeadline, false);
-    if (db.status !== 'RUNNING') {
-      // The sandbox needs the database's credentials, so the database comes first.
-      const creating = !state.databaseCreated;
+  // Write first, observe after: a change of intent goes straight to the idempotent write
+  // and readiness is observed after it, instead of observe -> new workflow task -> write.
+  // The last known status decides what the page shows meanwhile. Runs recorded before this
+  // observed first.
+  const writeFirst = patched('write-first');
+
+  const bringUpDatabase = async () => {
+    const dbDeadline = Date.now() + timings.databaseDeadlineMs;
+    if (!writeFirst) {
+      const db = await observeDatabase(dbDeadline, false);
+      if (db.status === 'RUNNING') return;
+    }
+    // The sandbox needs the database's credentials, so the database comes first.
+    const creating = !state.databaseCreated;
+    if (!writeFirst || state.database.status !== 'RUNNING') {
       state.resetStagesFrom('database');
       state.beginStage('database');
       state.setDatabase(creating ? 'CREATING' : 'STARTING');
       publish();
-      await guard(['database'], 'Creating the database', () => k8s(dbDeadline, 'create or start database').ensureDatabase(ref));
-      state.databaseCreated = true;
-      await waitFor(['database'], 'The database did not become ready', dbDeadline, timings.databaseDeadlineMs, async () => {
-        const o = await observeDatabase(dbDeadline, creating);
-        if (o.status !== 'RUNNING') publish();
-        return { done: o.status === 'RUNNING', reason: o.reason };
-      });
     }
-    state.finishStage('database');
+    await guard(['database'], 'Creating the database', () => k8s(dbDeadline, 'create or start database').ensureDatabase(ref));
+    state.databaseCreated = true;
+    await waitFor(['database'], 'The database did not become ready', dbDeadline, timings.databaseDeadlineMs, async () => {
+      const o = await observeDatabase(dbDeadline, creating);
+      if (o.status !== 'RUNNING') publish();
+      return { done: o.status === 'RUNNING', reason: o.reason };
+    });
+  };
 
+  const bringUpSandbox = async () => {
     const sbDeadline = Date.now() + timings.sandboxDeadlineMs;
-    const sb = await observeSandbox(sbDeadline);
+    const known = writeFirst ? state.sandbox.status : (await observeSandbox(sbDeadline)).status;
     const generation = state.envGeneration;
-    if (sb.status !== 'RUNNING' || generation !== state.appliedEnvGeneration || !state.sandbox.ttydUrl) {
-      const shown = !state.sandboxCreated ? 'CREATING' : sb.status === 'RUNNING' ? 'UPDATING' : undefined;
+    const needed = known !== 'RUNNING' || generation !== state.appliedEnvGeneration || !state.sandbox.ttydUrl;
+    if (!needed && !writeFirst) return;
+    const shown = !needed ? undefined : !state.sandboxCreated ? 'CREATING' : known === 'RUNNING' ? 'UPDATING' : undefined;
+    if (needed) {
       state.resetStagesFrom('container');
       state.beginStage('container');
       state.setSandbox(shown ?? 'STARTING');
       publish();
-      await guard(['sandbox'], 'Creating the sandbox', () => k8s(sbDeadline, 'create or start sandbox').ensureSandbox(ref));
-      state.sandboxCreated = true;
-      state.finishStage('container');
-      state.beginStage('network');
-      publish();
-      const urls = await guard(['sandbox'], 'Exposing the sandbox', () => k8s(sbDeadline, 'expose sandbox').ensureSandboxNetwork(ref));
-      state.setSandbox(state.sandbox.status, urls);
-      state.finishStage('network');
-      state.beginStage('terminal');
-      publish();
-      await waitFor(['sandbox'], 'The sandbox did not become ready', sbDeadline, timings.sandboxDeadlineMs, async () => {
-        const o = await observeSandbox(sbDeadline, shown);
-        if (o.status !== 'RUNNING') publish();
-        return { done: o.status === 'RUNNING', reason: o.reason };
-      });
-      state.appliedEnvGeneration = generation;
-      state.finishStage('terminal');
     }
+    await guard(['sandbox'], 'Creating the sandbox', () => k8s(sbDeadline, 'create or start sandbox').ensureSandbox(ref));
+    state.sandboxCreated = true;
+    state.finishStage('container');
+    state.beginStage('network');
+    if (needed) publish();
+    const urls = await guard(['sandbox'], 'Exposing the sandbox', () => k8s(sbDeadline, 'expose sandbox').ensureSandboxNetwork(ref));
+    state.setSandbox(state.sandbox.status, urls);
+    state.finishStage('network');
+    state.beginStage('terminal');
+    publish();
+    await waitFor(['sandbox'], 'The sandbox did not become ready', sbDeadline, timings.sandboxDeadlineMs, async () => {
+      const o = await observeSandbox(sbDeadline, shown);
+      if (o.status !== 'RUNNING') publish();
+      return { done: o.status === 'RUNNING', reason: o.reason };
+    });
+    state.appliedEnvGeneration = generation;
+    state.finishStage('terminal');
+  };
+
+  const bringUp = async () => {
+    await bringUpDatabase();
+    state.finishStage('database');
+    await bringUpSandbox();
     state.finishStage('ready');
   };
 
@@ -300,9 +317,10 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     const observe = () => (isDb ? observeDatabase(deadline, false) : observeSandbox(deadline));
     const settled = (s: string) => s === 'STOPPED' || s === 'TERMINATED';
     const set = (s: 'STOPPING' | 'STOPPED') => (isDb ? state.setDatabase(s) : state.setSandbox(s));
-    const first = await observe();
-    if (!settled(first.status)) {
-      set('STOPPING');
+    // Write first: scaling what is already at 0 (or missing) is a no-op.
+    const first = writeFirst ? undefined : await observe();
+    if (!first || !settled(first.status)) {
+      if (!writeFirst || !settled(isDb ? state.database.status : state.sandbox.status)) set('STOPPING');
       publish();
       await guard([resource], `Stopping the ${resource}`, () =>
         isDb ? k8s(deadline, 'stop database').scaleDatabase(ref, 0) : k8s(deadline, 'stop sandbox').scaleSandbox(ref, 0),
