@@ -8,6 +8,7 @@ export function action() {
   const headers = new Headers();
   headers.append('Set-Cookie', expired('authjs.session-token', false));
   headers.append('Set-Cookie', expired('__Secure-authjs.session-token', true));
+  headers.append('Set-Cookie', expired('__Host-authjs.session-token', true));
   return redirect('/signin', { headers });
 }
 
