@@ -10,6 +10,19 @@ if [[ -z "${TTYD_ACCESS_TOKEN:-}" ]]; then
   exit 64
 fi
 
+# The pod runs as the image's non-root user (uid 1000) with fsGroup 1000: the home PVC is
+# group-writable, but a fresh one is empty, so the project folder is made here (not by the
+# image, whose /home/agent is hidden by the mount). A home that cannot be written (a volume
+# without fsGroup support) is reported, and the terminal still starts.
+HOME="${HOME:-/home/agent}"
+export HOME
+project_dir="$HOME/project"
+if mkdir -p "$project_dir" 2>/dev/null && [[ -w "$project_dir" ]]; then
+  cd "$project_dir"
+else
+  echo "entrypoint: $project_dir cannot be created or written by uid $(id -u) (gid $(id -g)); the home volume needs fsGroup $(id -g) (the platform sets it). Starting in ${PWD}." >&2
+fi
+
 # ttyd is looked up on PATH (/usr/local/bin in the image; a stub in runtime tests).
 STARTUP_SCRIPT=/usr/local/bin/ttyd-startup.sh
 TTYD_PORT=7681

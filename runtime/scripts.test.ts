@@ -1,10 +1,11 @@
 // Runtime image scripts: shellcheck-clean, and entrypoint.sh / ttyd-startup.sh / .bashrc
 // behave as the sandbox needs (run against stubs, since ttyd and claude are not installed here).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SANDBOX_GID, SANDBOX_UID } from '../activities/kubernetes/manifests';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const SCRIPTS = ['entrypoint.sh', 'ttyd-startup.sh', 'build.sh', '.bashrc'];
@@ -41,16 +42,18 @@ describe('shellcheck', () => {
 describe('entrypoint.sh', () => {
   let bin: string;
   let argvFile: string;
+  let home: string;
   beforeAll(() => {
     bin = mkdtempSync(path.join(tmp, 'bin-'));
     argvFile = path.join(tmp, 'ttyd-argv');
+    home = mkdtempSync(path.join(tmp, 'home-'));
     // Records its arguments NUL-separated, so values with spaces survive intact.
     stub(bin, 'ttyd', 'printf "%s\\0" "$@" > "$ARGV_FILE"');
   });
 
   it('execs ttyd with basic auth, writable, url args, port 7681, xterm-256color, a theme and the startup script', () => {
     const r = spawnSync('bash', [path.join(here, 'entrypoint.sh')], {
-      env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, TTYD_ACCESS_TOKEN: 's3cr3t-Token_x', ARGV_FILE: argvFile }),
+      env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: home, TTYD_ACCESS_TOKEN: 's3cr3t-Token_x', ARGV_FILE: argvFile }),
       encoding: 'utf8',
     });
     expect(r.stderr).toBe('');
@@ -80,12 +83,82 @@ describe('entrypoint.sh', () => {
   ])('exits non-zero with a clear message when TTYD_ACCESS_TOKEN is %s', (_label, env) => {
     rmSync(argvFile, { force: true });
     const r = spawnSync('bash', [path.join(here, 'entrypoint.sh')], {
-      env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, ARGV_FILE: argvFile, ...env }),
+      env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: home, ARGV_FILE: argvFile, ...env }),
       encoding: 'utf8',
     });
     expect(r.status).not.toBe(0);
     expect(r.stderr).toMatch(/TTYD_ACCESS_TOKEN is not set/);
     expect(existsSync(argvFile)).toBe(false); // ttyd never started
+  });
+});
+
+// The pod runs as the image user (uid/gid 1000), with no_new_privs and no capabilities, on
+// a home PVC that fsGroup made group-owned (root:1000, setgid, group-writable). When the
+// tests run as root, setpriv reproduces exactly that; otherwise they already run unprivileged.
+describe('as the sandbox user (non-root, no_new_privs, no capabilities) on an fsGroup home', () => {
+  const root = process.getuid?.() === 0;
+  const asSandboxUser = (cmd: string[]): [string, string[]] =>
+    root
+      ? ['setpriv', [`--reuid=${SANDBOX_UID}`, `--regid=${SANDBOX_GID}`, '--clear-groups', '--no-new-privs', '--inh-caps=-all', '--bounding-set=-all', ...cmd]]
+      : [cmd[0]!, cmd.slice(1)];
+  let dir: string;
+  let home: string;
+  let bin: string;
+  beforeAll(() => {
+    // Outside the 0700 test folder, so uid 1000 can reach it, as in the pod.
+    dir = mkdtempSync(path.join(os.tmpdir(), 'fsa-sandbox-user-'));
+    chmodSync(dir, 0o755);
+    home = path.join(dir, 'home');
+    bin = path.join(dir, 'bin');
+    for (const d of [home, bin]) spawnSync('mkdir', ['-p', d]);
+    chmodSync(bin, 0o755);
+    // What the kubelet makes of a fresh PVC with fsGroup 1000 (root-owned, group 1000, g+rwxs).
+    if (root) chownSync(home, 0, SANDBOX_GID);
+    chmodSync(home, 0o2775);
+    // Writes what it saw next to the home (ttyd itself writes nothing).
+    stub(bin, 'ttyd', 'out="${STUB_OUT:-$HOME}"; pwd > "$out/ttyd-cwd"; id -u > "$out/ttyd-uid"; printf "%s\\0" "$@" > "$out/ttyd-argv"');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('entrypoint.sh creates ~/project on the fresh home and starts ttyd there', () => {
+    const [cmd, args] = asSandboxUser(['bash', path.join(here, 'entrypoint.sh')]);
+    const r = spawnSync(cmd, args, { env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: home, TTYD_ACCESS_TOKEN: 'tok' }), encoding: 'utf8', cwd: '/' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(readFileSync(path.join(home, 'ttyd-cwd'), 'utf8').trim()).toBe(path.join(home, 'project'));
+    const project = statSync(path.join(home, 'project'));
+    if (root) {
+      expect(readFileSync(path.join(home, 'ttyd-uid'), 'utf8').trim()).toBe(String(SANDBOX_UID));
+      expect(project.uid).toBe(SANDBOX_UID);
+      expect(project.gid).toBe(SANDBOX_GID); // setgid home: the group follows
+    }
+    expect(readFileSync(path.join(home, 'ttyd-argv'), 'utf8').split('\0')).toContain('user:tok');
+  });
+
+  it('ttyd-startup.sh records the session and gives a login shell', () => {
+    const id = `nonroot${process.pid}${Date.now()}`;
+    const file = `/tmp/.terminal-session-${id}`;
+    try {
+      const [cmd, args] = asSandboxUser(['bash', path.join(here, 'ttyd-startup.sh'), id]);
+      const r = spawnSync(cmd, args, { env: cleanEnv({ HOME: home, PROJECT_NAME: 'demo' }), input: 'echo "SHELL_PID=$$ UID=$(id -u)"; touch "$HOME/project/made-by-shell" && echo WROTE\n', encoding: 'utf8', cwd: '/' });
+      expect(r.status).toBe(0);
+      expect(readFileSync(file, 'utf8').trim()).toBe(/SHELL_PID=(\d+)/.exec(r.stdout)?.[1]);
+      expect(r.stdout).toContain('WROTE');
+      if (root) expect(r.stdout).toContain(`UID=${SANDBOX_UID}`);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+
+  it('entrypoint.sh with a home it cannot write says what the volume needs, and still starts the terminal', () => {
+    const notADir = path.join(dir, 'plain-file');
+    writeFileSync(notADir, 'x');
+    chmodSync(notADir, 0o644);
+    const [cmd, args] = asSandboxUser(['bash', path.join(here, 'entrypoint.sh')]);
+    const r = spawnSync(cmd, args, { env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: path.join(notADir, 'home'), TTYD_ACCESS_TOKEN: 'tok', STUB_OUT: home }), encoding: 'utf8', cwd: '/' });
+    expect(r.status).toBe(0);
+    expect(readFileSync(path.join(home, 'ttyd-cwd'), 'utf8').trim()).toBe('/');
+    expect(r.stderr).toMatch(/cannot be created or written by uid \d+ .*fsGroup/);
   });
 });
 

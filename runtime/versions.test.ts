@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RUNTIME_IMAGE, RUNTIME_IMAGE_REPOSITORY, RUNTIME_IMAGE_VERSION } from '../common/versions';
+import { HOME_MOUNT_PATH, SANDBOX_GID, SANDBOX_UID } from '../activities/kubernetes/manifests';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
@@ -26,5 +27,17 @@ describe('runtime image version', () => {
       expect(dockerfile).toContain(tool);
     }
     expect(dockerfile).toMatch(/ENTRYPOINT \["\/usr\/local\/bin\/entrypoint\.sh"\]/);
+  });
+
+  it('the image user is the one the sandbox pod runs as (uid/gid, numeric USER, home = the PVC mount)', () => {
+    const dockerfile = readFileSync(path.join(here, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain(`groupadd --gid ${SANDBOX_GID} agent`);
+    expect(dockerfile).toContain(`useradd --create-home --uid ${SANDBOX_UID} --gid ${SANDBOX_GID}`);
+    expect(dockerfile).toMatch(new RegExp(`^USER ${SANDBOX_UID}:${SANDBOX_GID}$`, 'm'));
+    expect(dockerfile).toMatch(new RegExp(`^ENV HOME=${HOME_MOUNT_PATH}$`, 'm'));
+    // No sudo: it cannot work under no_new_privs and would only be a setuid binary to attack.
+    const installed = /apt-get install([\s\S]*?)rm -rf \/var\/lib\/apt\/lists/.exec(dockerfile)?.[1] ?? '';
+    expect(installed).toContain('postgresql-client');
+    expect(installed).not.toMatch(/\bsudo\b/);
   });
 });

@@ -68,6 +68,16 @@ const poll = <T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean, time
   waitUntil(fn, ok, timeoutMs, what, 200);
 
 const podEnv = (pod: Any) => Object.fromEntries((pod.spec.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+/** The env with secret variables resolved through the Secret they reference (never literals in the pod). */
+const resolvedEnv = async (pod: Any) => {
+  const env: Record<string, string> = {};
+  for (const e of pod.spec.containers[0].env as Array<{ name: string; value?: string; valueFrom?: { secretKeyRef: { name: string; key: string } } }>) {
+    const ref = e.valueFrom?.secretKeyRef;
+    const secret = ref ? await admin.get<Any>({ apiVersion: 'v1', kind: 'Secret', name: ref.name, namespace: pod.metadata.namespace }) : null;
+    env[e.name] = ref ? Buffer.from(secret!.data[ref.key], 'base64').toString('utf8') : e.value!;
+  }
+  return env;
+};
 
 async function labelled(ns: string, projectId: string): Promise<string[]> {
   const kinds = [
@@ -112,10 +122,10 @@ it('create -> RUNNING -> stop -> STOPPED -> start -> RUNNING -> env change -> de
   expect(cluster!.status.phase).toBe('Running');
   const secret = (await admin.get<Any>({ apiVersion: 'v1', kind: 'Secret', name: names.clusterCredentialSecret, namespace: ns }))!;
   const password = Buffer.from(secret.data.password, 'base64').toString('utf8');
-  expect(podEnv(p1).DATABASE_URL).toContain(`:${password}@${running.database!.host}:5432/`);
+  expect((await resolvedEnv(p1)).DATABASE_URL).toContain(`:${password}@${running.database!.host}:5432/`);
   // The ttyd token reaches the pod decrypted, as stored (encrypted) in the Sandbox row.
   const ttydToken = cipher.decrypt((await db.sandbox.findFirstOrThrow({ where: { projectId: project.id } })).ttydAccessToken);
-  expect(podEnv(p1)).toMatchObject({ KEEP: 'v1', DROP: 'x', PROJECT_NAME: name, TTYD_ACCESS_TOKEN: ttydToken });
+  expect(await resolvedEnv(p1)).toMatchObject({ KEEP: 'v1', DROP: 'x', PROJECT_NAME: name, TTYD_ACCESS_TOKEN: ttydToken });
   // The worker's projection follows the query.
   await poll('the RUNNING projection', () => db.project.findUniqueOrThrow({ where: { id: project.id } }), (p) => p.status === 'RUNNING');
 

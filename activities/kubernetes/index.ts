@@ -11,6 +11,7 @@ import { databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet } from '..
 import { RUNTIME_IMAGE } from '../../common/versions';
 import type { Cipher } from '../../server/crypto';
 import type { Db } from '../../server/db';
+import type { EgressPolicy } from '../../server/egress';
 import type { DatabaseObservation, LifecycleActivities, SandboxObservation, SandboxUrls } from '../types';
 import { mapKubeError, nonRetryable } from './errors';
 import { KubeApiError, type KubeClient, type KubeObject, type ObjectKey } from './kube-client';
@@ -21,8 +22,11 @@ import {
   databaseServiceAccount,
   databaseUrlFromSecret,
   sandboxIngress,
+  sandboxSecret,
   sandboxService,
   sandboxStatefulSet,
+  secretDigest,
+  secretEnvData,
   type EnvVar,
 } from './manifests';
 import { createUserClients, type UserClients } from './user-clients';
@@ -36,6 +40,8 @@ export interface KubernetesActivitiesDeps {
   clusterDomain: string;
   /** Admin kubeconfig (text or path) of the embedded cluster; enables a namespace per new user. */
   adminKubeconfig?: string;
+  /** Where user clusters may be (default: public addresses and the admin cluster). */
+  egress?: EgressPolicy;
   logger: Logger;
   /** Per-request timeout (default 10 s): a hung API server becomes a retryable error. */
   requestTimeoutMs?: number;
@@ -69,6 +75,8 @@ const PROJECT_KINDS: Array<Omit<ObjectKey, 'name' | 'namespace'>> = [
 
 /** Secret UserConfig values always encrypted at rest, whatever their isSecret flag says. */
 const ALWAYS_ENCRYPTED = new Set(['KUBECONFIG', 'ANTHROPIC_API_KEY']);
+/** Platform variables that always go into the project's env Secret, never into the StatefulSet. */
+const PLATFORM_SECRETS = new Set(['DATABASE_URL', 'TTYD_ACCESS_TOKEN', 'ANTHROPIC_API_KEY']);
 const OWNER_ENV_KEYS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL'];
 
 const HOST_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
@@ -85,7 +93,7 @@ function describe(key: ObjectKey, namespace: string): string {
 
 export function createKubernetesActivities(deps: KubernetesActivitiesDeps): KubernetesActivities {
   const { db, cipher, logger } = deps;
-  const clients = deps.userClients ?? createUserClients({ db, cipher, adminKubeconfig: deps.adminKubeconfig, logger, requestTimeoutMs: deps.requestTimeoutMs });
+  const clients = deps.userClients ?? createUserClients({ db, cipher, adminKubeconfig: deps.adminKubeconfig, egress: deps.egress, logger, requestTimeoutMs: deps.requestTimeoutMs });
   const ingressClassName = deps.ingressClassName ?? 'nginx';
   const scheme = deps.urlScheme ?? 'https';
   const domain = deps.clusterDomain.replace(/^\.+|\.+$/g, '');
@@ -95,15 +103,33 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
     try {
       return await fn();
     } catch (err) {
+      // Right after a namespace is provisioned the quota controller has not computed its
+      // ResourceQuota's usage yet and admission answers 403 "status unknown for quota":
+      // that fixes itself within moments, unlike a real refusal.
+      if (err instanceof KubeApiError && err.status === 403 && /status unknown for quota/i.test(err.message)) {
+        throw new Error(`${describe(key, client.namespace)}: ${err.message} (the namespace's quota is being computed; transient, will retry)`);
+      }
       throw mapKubeError(err, describe(key, client.namespace));
     }
   }
-  const apply = (client: KubeClient, obj: KubeObject) => call(client, obj, () => client.apply(obj));
+  const apply = (client: KubeClient, obj: KubeObject) =>
+    call(client, { apiVersion: obj.apiVersion, kind: obj.kind, name: obj.metadata.name, namespace: obj.metadata.namespace }, () => client.apply(obj));
   const get = <T extends KubeObject>(client: KubeClient, key: ObjectKey) => call(client, key, () => client.get<T>(key));
 
-  async function loadProject(ref: ProjectRef) {
+  /**
+   * The project's row, or a non-retryable NotFound: every activity that creates or starts
+   * something in the cluster calls this first (before provisioning a namespace even), so a
+   * late or retried activity of a deleted project cannot bring its objects back. Deleting
+   * and observing do not need the row.
+   */
+  async function loadProject(ref: ProjectRef, doing: string) {
     const project = await db.project.findUnique({ where: { id: ref.projectId }, select: { id: true, name: true, userId: true } });
-    if (!project) throw nonRetryable(`project ${ref.projectId} does not exist`, 'NotFound');
+    if (!project) {
+      throw nonRetryable(
+        `project ${ref.projectId} no longer exists in the database (it was deleted); refusing to ${doing} for it, only deleting its objects is allowed`,
+        'NotFound',
+      );
+    }
     return project;
   }
 
@@ -115,23 +141,29 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
     }
   }
 
-  /** The container env: project variables, then the platform's (which win on a clash). */
+  /**
+   * The container env: project variables, then the platform's (which win on a clash).
+   * `secret` marks what goes into the env Secret: secret project variables, secret owner
+   * settings, DATABASE_URL, TTYD_ACCESS_TOKEN and ANTHROPIC_API_KEY.
+   */
   async function buildEnv(ref: ProjectRef, client: KubeClient, projectName: string, ttydToken: string): Promise<EnvVar[]> {
     const [rows, ownerConfigs, databases] = await Promise.all([
       db.environment.findMany({ where: { projectId: ref.projectId } }),
       db.userConfig.findMany({ where: { userId: ref.ownerId, key: { in: OWNER_ENV_KEYS } } }),
       db.database.findMany({ where: { projectId: ref.projectId }, select: { databaseName: true } }),
     ]);
-    const env = new Map<string, string>();
-    for (const r of rows) env.set(r.key, r.isSecret ? decryptField(`environment variable ${r.key}`, r.value) : r.value);
+    const env = new Map<string, { value: string; secret: boolean }>();
+    const set = (name: string, value: string, secret: boolean) => env.set(name, { value, secret: secret || PLATFORM_SECRETS.has(name) });
+    for (const r of rows) set(r.key, r.isSecret ? decryptField(`environment variable ${r.key}`, r.value) : r.value, r.isSecret);
     for (const c of ownerConfigs) {
-      env.set(c.key, c.isSecret || ALWAYS_ENCRYPTED.has(c.key) ? decryptField(`user setting ${c.key}`, c.value) : c.value);
+      const encrypted = c.isSecret || ALWAYS_ENCRYPTED.has(c.key);
+      set(c.key, encrypted ? decryptField(`user setting ${c.key}`, c.value) : c.value, encrypted);
     }
     const secretKey = { ...SECRET, name: resourceNames(ref.k8sName).clusterCredentialSecret, namespace: client.namespace };
     const secret = await get<KubeObject & { data?: Record<string, string> }>(client, secretKey);
     if (secret?.data) {
       try {
-        env.set('DATABASE_URL', databaseUrlFromSecret(secret.data, databases[0]?.databaseName ?? 'postgres'));
+        set('DATABASE_URL', databaseUrlFromSecret(secret.data, databases[0]?.databaseName ?? 'postgres'), true);
       } catch (err) {
         throw new Error(`${describe(secretKey, client.namespace)}: ${(err as Error).message}; will retry`);
       }
@@ -140,9 +172,9 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
       // rather than start a sandbox without DATABASE_URL.
       throw new Error(`${describe(secretKey, client.namespace)} does not exist yet (the database is still being created); will retry`);
     }
-    env.set('PROJECT_NAME', projectName);
-    env.set('TTYD_ACCESS_TOKEN', ttydToken);
-    return [...env].map(([name, value]) => ({ name, value }));
+    set('PROJECT_NAME', projectName, false);
+    set('TTYD_ACCESS_TOKEN', ttydToken, true);
+    return [...env].map(([name, v]) => ({ name, value: v.value, secret: v.secret }));
   }
 
   async function ingressHost(client: KubeClient, key: ObjectKey): Promise<string> {
@@ -157,6 +189,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
 
   const activities: KubernetesActivities = {
     async ensureDatabase(ref) {
+      await loadProject(ref, 'create its database');
       const client = await clients.forUser(ref.ownerId);
       const ns = client.namespace;
       const db0 = await db.database.findFirst({ where: { projectId: ref.projectId }, select: { storageSize: true } });
@@ -168,6 +201,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
     },
 
     async scaleDatabase(ref, replicas) {
+      if (replicas > 0) await loadProject(ref, 'start its database');
       const client = await clients.forUser(ref.ownerId);
       const key = { ...CLUSTER, name: resourceNames(ref.k8sName).cluster, namespace: client.namespace };
       const cluster = await get<KubeObject & { spec?: { componentSpecs?: Array<{ replicas?: number }> } }>(client, key);
@@ -213,13 +247,17 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
     },
 
     async ensureSandbox(ref) {
+      const project = await loadProject(ref, 'create its sandbox');
       const client = await clients.forUser(ref.ownerId);
-      const project = await loadProject(ref);
       const sandbox = await db.sandbox.findFirst({ where: { projectId: ref.projectId }, orderBy: { createdAt: 'asc' } });
       if (!sandbox) throw nonRetryable(`project ${ref.projectId} has no Sandbox row`, 'NotFound');
       const ttydToken = decryptField(`the ttyd access token of project ${ref.projectId}`, sandbox.ttydAccessToken);
       const env = await buildEnv(ref, client, project.name, ttydToken);
-      // Server-side apply by one field manager: an env var no longer sent is removed.
+      // Secret values go into the project's env Secret, written first (a pod must never
+      // start with a reference to a key that is not there yet); the StatefulSet references
+      // them and carries only a keyed digest of them, so a changed secret rolls the pod.
+      // Server-side apply by one field manager: a key or env var no longer sent is removed.
+      await apply(client, sandboxSecret({ ref, namespace: client.namespace, env }));
       await apply(
         client,
         sandboxStatefulSet({
@@ -227,6 +265,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
           namespace: client.namespace,
           image: sandbox.runtimeImage || RUNTIME_IMAGE,
           env,
+          secretDigest: secretDigest(secretEnvData(env), ttydToken),
           cpuRequest: sandbox.cpuRequest,
           memoryRequest: sandbox.memoryRequest,
           replicas: 1,
@@ -236,6 +275,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
     },
 
     async ensureSandboxNetwork(ref): Promise<SandboxUrls> {
+      await loadProject(ref, 'create its Service and Ingresses');
       const client = await clients.forUser(ref.ownerId);
       const ns = client.namespace;
       const names = resourceNames(ref.k8sName);
@@ -250,6 +290,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
     },
 
     async scaleSandbox(ref, replicas) {
+      if (replicas > 0) await loadProject(ref, 'start its sandbox');
       const client = await clients.forUser(ref.ownerId);
       const key = { ...STATEFULSET, name: resourceNames(ref.k8sName).statefulSet, namespace: client.namespace };
       try {

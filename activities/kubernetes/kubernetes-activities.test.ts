@@ -14,23 +14,26 @@ import { RUNTIME_IMAGE } from '../../common/versions';
 import type { ProjectRef } from '../../common/lifecycle';
 import { startExtraApiserver } from '../../cluster/local-cluster';
 import { createKubernetesActivities, type KubernetesActivities } from './index';
-import { KubeClient, loadKubeConfig, type KubeObject } from './kube-client';
-import { APP_PORT, HOME_MOUNT_PATH, TTYD_PORT } from './manifests';
+import { KubeClient, loadAdminKubeconfig, type KubeObject } from './kube-client';
+import { stringify as toYaml } from 'yaml';
+import { APP_PORT, HOME_MOUNT_PATH, SECRET_DIGEST_ANNOTATION, TTYD_PORT, sandboxSecretName, sandboxStatefulSet } from './manifests';
+import { DEFAULT_NAMESPACE_QUOTA, NAMESPACE_LIMITS_NAME, NAMESPACE_QUOTA_NAME, POD_SECURITY_LABELS, USER_NAMESPACE_ROLE_RULES } from './namespace-policy';
 import { KUBECONFIG_KEY, userNamespace } from './user-clients';
-import { tokenKubeconfig } from './kubeconfig';
+import { tokenKubeconfig } from '../../server/kubeconfig';
+import { createEgressPolicy } from '../../server/egress';
 import { waitFor as waitUntil } from '../../test/wait';
 
 /** The same kubeconfig with another namespace in its current context. */
 function withNamespace(kubeconfig: string, namespace: string): string {
-  const c = loadKubeConfig(kubeconfig);
-  return tokenKubeconfig({ name: 'ctx', server: c.server, ca: c.ca, token: c.token!(), namespace });
+  const c = loadAdminKubeconfig(kubeconfig);
+  return tokenKubeconfig({ name: 'ctx', server: c.server, ca: c.ca, token: c.token!, namespace });
 }
 
 const DOMAIN = 'sandbox.test';
 const cipher = createCipher(randomBytes(32));
 const logger = createLogger('k8s-test', 'silent');
 const adminKubeconfig = fs.readFileSync(process.env.TEST_KUBECONFIG!, 'utf8');
-const admin = new KubeClient(loadKubeConfig(adminKubeconfig));
+const admin = new KubeClient(loadAdminKubeconfig(adminKubeconfig));
 
 let database: { url: string; drop(): Promise<void> };
 let db: Db;
@@ -70,9 +73,38 @@ function expectProjectLabels(obj: KubeObject | null | undefined, ref: ProjectRef
   });
 }
 
-function envOf(sts: Any): Record<string, string> {
-  const env = sts.spec.template.spec.containers[0].env as Array<{ name: string; value: string }>;
-  return Object.fromEntries(env.map((e) => [e.name, e.value]));
+type EnvEntry = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+
+/** The literal env entries only (what anyone who may read the StatefulSet sees). */
+function literalEnvOf(sts: Any): Record<string, string> {
+  const env = sts.spec.template.spec.containers[0].env as EnvEntry[];
+  return Object.fromEntries(env.filter((e) => e.valueFrom === undefined).map((e) => [e.name, e.value!]));
+}
+
+/** The env as the container gets it: literals plus secretKeyRefs resolved from the (real) Secret. */
+async function envOf(obj: Any, namespace: string): Promise<Record<string, string>> {
+  const spec = obj.kind === 'StatefulSet' ? obj.spec.template.spec : obj.spec;
+  const out: Record<string, string> = {};
+  for (const e of spec.containers[0].env as EnvEntry[]) {
+    if (e.valueFrom?.secretKeyRef) {
+      const ref = e.valueFrom.secretKeyRef;
+      const secret = (await admin.get<Any>({ apiVersion: 'v1', kind: 'Secret', name: ref.name, namespace }))!;
+      out[e.name] = Buffer.from(secret.data[ref.key], 'base64').toString('utf8');
+    } else out[e.name] = e.value!;
+  }
+  return out;
+}
+
+/** Neither a value nor its base64 may appear anywhere in the object (as JSON or as `kubectl get -o yaml` shows it). */
+function expectNoneOf(obj: unknown, values: string[]) {
+  const json = JSON.stringify(obj);
+  const yaml = toYaml(obj);
+  for (const v of values) {
+    for (const form of [v, Buffer.from(v).toString('base64'), encodeURIComponent(v)]) {
+      expect(json.includes(form) ? `${form} found in the object` : 'absent').toBe('absent');
+      expect(yaml.includes(form) ? `${form} found in the YAML` : 'absent').toBe('absent');
+    }
+  }
 }
 
 async function labelledObjects(ns: string, projectId: string): Promise<string[]> {
@@ -149,7 +181,7 @@ describe('a project through every activity, each run twice', () => {
     const row = await db.userConfig.findUnique({ where: { userId_key: { userId: ref.ownerId, key: KUBECONFIG_KEY } } });
     expect(row?.isSecret).toBe(true);
     expect(row?.value).not.toContain('apiVersion');
-    const userKc = loadKubeConfig(cipher.decrypt(row!.value));
+    const userKc = loadAdminKubeconfig(cipher.decrypt(row!.value));
     expect(userKc.namespace).toBe(ns);
     // ...which is confined to that namespace.
     const userClient = new KubeClient(userKc);
@@ -185,6 +217,22 @@ describe('a project through every activity, each run twice', () => {
     expectProjectLabels(tpl, ref, names().statefulSet);
     const c = tpl.spec.containers[0];
     expect(c.image).toBe(RUNTIME_IMAGE);
+    // Non-root (the image's agent user), no privilege escalation, no capabilities, seccomp.
+    expect(tpl.spec.securityContext).toEqual({
+      runAsUser: 1000,
+      runAsGroup: 1000,
+      runAsNonRoot: true,
+      fsGroup: 1000,
+      fsGroupChangePolicy: 'OnRootMismatch',
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(c.securityContext).toEqual({
+      runAsNonRoot: true,
+      privileged: false,
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     expect(c.ports.map((p: { containerPort: number }) => p.containerPort)).toEqual([APP_PORT, TTYD_PORT]);
     expect(c.resources.requests).toEqual({ cpu: '20m', memory: '25Mi' });
     expect(c.resources.limits).toEqual({ cpu: '2', memory: '4Gi' });
@@ -196,15 +244,36 @@ describe('a project through every activity, each run twice', () => {
     const secret = (await get({ apiVersion: 'v1', kind: 'Secret' }, names().clusterCredentialSecret, ns))!;
     const d = (k: string) => Buffer.from(secret.data[k], 'base64').toString('utf8');
     const project = await db.project.findUniqueOrThrow({ where: { id: ref.projectId } });
-    expect(envOf(sts)).toEqual({
+    const databaseUrl = `postgresql://${d('username')}:${d('password')}@${d('host')}:${d('port')}/postgres`;
+    // What the container gets, with the secret ones resolved through the env Secret.
+    expect(await envOf(sts, ns)).toEqual({
       FOO: 'bar',
       API_SECRET: 's3cret',
       ANTHROPIC_API_KEY: 'sk-ant-test',
       ANTHROPIC_BASE_URL: 'https://aiproxy.example/v1',
-      DATABASE_URL: `postgresql://${d('username')}:${d('password')}@${d('host')}:${d('port')}/postgres`,
+      DATABASE_URL: databaseUrl,
       PROJECT_NAME: project.name,
       TTYD_ACCESS_TOKEN: 'ttyd-secret-token',
     });
+    // Only the plain variables are literals; every secret one is a secretKeyRef into the env Secret.
+    expect(literalEnvOf(sts)).toEqual({ FOO: 'bar', ANTHROPIC_BASE_URL: 'https://aiproxy.example/v1', PROJECT_NAME: project.name });
+    const refs = (c.env as EnvEntry[]).filter((e) => e.valueFrom).map((e) => [e.name, e.valueFrom!.secretKeyRef]);
+    expect(Object.fromEntries(refs)).toEqual(
+      Object.fromEntries(['ANTHROPIC_API_KEY', 'API_SECRET', 'DATABASE_URL', 'TTYD_ACCESS_TOKEN'].map((k) => [k, { name: sandboxSecretName(ref), key: k }])),
+    );
+    // The StatefulSet as the API server returns it (`kubectl get statefulset -o yaml`)
+    // holds no secret value anywhere, in any encoding, and the digest is not a plain hash of one.
+    expectNoneOf(sts, ['s3cret', 'sk-ant-test', 'ttyd-secret-token', d('password'), databaseUrl]);
+    expect(tpl.metadata.annotations[SECRET_DIGEST_ANNOTATION]).toMatch(/^[0-9a-f]{64}$/);
+    if (process.env.FSA_DUMP_STATEFULSET) fs.writeFileSync(process.env.FSA_DUMP_STATEFULSET, toYaml(sts));
+    // The env Secret: one per project, labelled like the other objects (so delete removes it), exactly the secret keys.
+    const envSecret = (await get({ apiVersion: 'v1', kind: 'Secret' }, sandboxSecretName(ref), ns))!;
+    expectProjectLabels(envSecret, ref, names().statefulSet);
+    expect(envSecret.type).toBe('Opaque');
+    expect(Object.keys(envSecret.data).sort()).toEqual(['ANTHROPIC_API_KEY', 'API_SECRET', 'DATABASE_URL', 'TTYD_ACCESS_TOKEN']);
+    // The pod the controller made references the Secret too (no literal there either).
+    const pod0 = await waitFor('the pod', () => get({ apiVersion: 'v1', kind: 'Pod' }, `${names().statefulSet}-0`, ns), (p) => !!p);
+    expectNoneOf(pod0!.spec, ['s3cret', 'sk-ant-test', 'ttyd-secret-token', d('password')]);
 
     const obs = await waitFor('sandbox RUNNING', () => acts.observeSandbox(ref), (o) => o.status === 'RUNNING');
     expect(obs.status).toBe('RUNNING');
@@ -254,8 +323,9 @@ describe('a project through every activity, each run twice', () => {
     await acts.ensureSandbox(ref);
     await acts.ensureSandbox(ref);
     const sts = (await get(STS, names().statefulSet, ns))!;
-    expect(envOf(sts)).not.toHaveProperty('FOO');
-    expect(envOf(sts)).toMatchObject({ API_SECRET: 'rotated', NEW_VAR: 'new' });
+    expect(await envOf(sts, ns)).not.toHaveProperty('FOO');
+    expect(await envOf(sts, ns)).toMatchObject({ API_SECRET: 'rotated', NEW_VAR: 'new' });
+    expectNoneOf(sts, ['rotated', 's3cret']);
 
     // The pod is rolled: a new pod with the new env becomes Ready.
     const pod = await waitFor(
@@ -263,9 +333,39 @@ describe('a project through every activity, each run twice', () => {
       () => get({ apiVersion: 'v1', kind: 'Pod' }, `${names().statefulSet}-0`, ns),
       (p) => !!p && p.metadata.uid !== podBefore.metadata.uid && !p.metadata.deletionTimestamp,
     );
-    const podEnv = Object.fromEntries((pod!.spec.containers[0].env as Array<{ name: string; value: string }>).map((e) => [e.name, e.value]));
+    const podEnv = await envOf(pod!, ns);
     expect(podEnv).not.toHaveProperty('FOO');
     expect(podEnv).toMatchObject({ API_SECRET: 'rotated', NEW_VAR: 'new' });
+    await waitFor('sandbox RUNNING after the roll', () => acts.observeSandbox(ref), (o) => o.status === 'RUNNING');
+  });
+
+  it('a change of a secret value alone rolls the pod (the template carries only its digest)', async () => {
+    const podBefore = (await get({ apiVersion: 'v1', kind: 'Pod' }, `${names().statefulSet}-0`, ns))!;
+    const stsBefore = (await get(STS, names().statefulSet, ns))!;
+    const digestBefore = stsBefore.spec.template.metadata.annotations[SECRET_DIGEST_ANNOTATION];
+    await db.environment.update({ where: { projectId_key: { projectId: ref.projectId, key: 'API_SECRET' } }, data: { value: cipher.encrypt('rotated-again') } });
+    await acts.ensureSandbox(ref);
+    const sts = (await get(STS, names().statefulSet, ns))!;
+    // The env entries are the same references; only the digest changed.
+    expect(sts.spec.template.spec.containers[0].env).toEqual(stsBefore.spec.template.spec.containers[0].env);
+    expect(sts.spec.template.metadata.annotations[SECRET_DIGEST_ANNOTATION]).not.toBe(digestBefore);
+    expectNoneOf(sts, ['rotated-again']);
+    const pod = await waitFor(
+      'a pod rolled for the secret',
+      () => get({ apiVersion: 'v1', kind: 'Pod' }, `${names().statefulSet}-0`, ns),
+      (p) => !!p && p.metadata.uid !== podBefore.metadata.uid && !p.metadata.deletionTimestamp,
+    );
+    expect((await envOf(pod!, ns)).API_SECRET).toBe('rotated-again');
+    // Nor does the revision history the StatefulSet controller keeps of the pod template.
+    const revisions = await admin.request<{ items: Any[] }>('GET', `/apis/apps/v1/namespaces/${ns}/controllerrevisions`, {
+      query: { labelSelector: `${LABELS.projectId}=${ref.projectId}` },
+    });
+    expect(revisions.items.length).toBeGreaterThan(1);
+    expectNoneOf(revisions.items, ['rotated-again', 'rotated', 's3cret', 'sk-ant-test', 'ttyd-secret-token']);
+    // Ensuring again with nothing changed changes nothing.
+    const generation = sts.metadata.generation;
+    await acts.ensureSandbox(ref);
+    expect((await get(STS, names().statefulSet, ns))!.metadata.generation).toBe(generation);
     await waitFor('sandbox RUNNING after the roll', () => acts.observeSandbox(ref), (o) => o.status === 'RUNNING');
   });
 
@@ -352,8 +452,18 @@ describe('error mapping', () => {
       const ref = await newProject(user.id);
       // A kubeconfig pointing at the extra API server (same etcd, its own serving cert).
       const ca = fs.readFileSync(path.join(dataDir, 'apiserver-certs', `extra-${port}`, 'apiserver.crt'));
-      const text = tokenKubeconfig({ name: 'extra', server: extra.server, ca, token: admin.config.token!(), namespace: 'default' });
+      const text = tokenKubeconfig({ name: 'extra', server: extra.server, ca, token: admin.config.token!, namespace: 'default' });
       await db.userConfig.create({ data: { userId: user.id, key: KUBECONFIG_KEY, value: cipher.encrypt(text), isSecret: true } });
+      // The extra API server is on loopback: allow-listed at its exact address, as an operator would.
+      const acts = createKubernetesActivities({
+        db,
+        cipher,
+        clusterDomain: DOMAIN,
+        adminKubeconfig,
+        logger,
+        requestTimeoutMs: 5_000,
+        egress: createEgressPolicy({ trustedServers: [admin.server, extra.server] }),
+      });
       await acts.ensureDatabase(ref);
 
       await extra.stop();
@@ -391,5 +501,193 @@ describe('error mapping', () => {
     } finally {
       await extra.stop();
     }
+  });
+});
+
+describe('the namespace the platform provisions for a user', () => {
+  let ns: string;
+  const dryRunCreate = (plural: string, body: unknown) =>
+    admin.request<Any>('POST', `/api/v1/namespaces/${ns}/${plural}`, { body, query: { dryRun: 'All' } });
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => ({ status: 0, message: 'accepted' }),
+      (e: { status?: number; message?: string }) => ({ status: e.status, message: e.message ?? '' }),
+    );
+
+  beforeAll(async () => {
+    const user = await newUser();
+    const ref = await newProject(user.id);
+    ns = userNamespace(user.id);
+    await acts.ensureDatabase(ref); // provisions the namespace
+  });
+
+  it('carries the pod-security labels: enforce baseline, warn and audit restricted', async () => {
+    const namespace = (await admin.get<Any>({ apiVersion: 'v1', kind: 'Namespace', name: ns }))!;
+    expect(namespace.metadata.labels).toMatchObject({
+      'pod-security.kubernetes.io/enforce': 'baseline',
+      'pod-security.kubernetes.io/warn': 'restricted',
+      'pod-security.kubernetes.io/audit': 'restricted',
+      'app.kubernetes.io/managed-by': 'fullstackagent',
+    });
+    expect(namespace.metadata.labels).toMatchObject(POD_SECURITY_LABELS);
+    // ...enforced by the API server: a privileged pod is refused, a plain one is not.
+    const container = { name: 'c', image: RUNTIME_IMAGE };
+    const privileged = await refusal(
+      dryRunCreate('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'evil' }, spec: { containers: [{ ...container, securityContext: { privileged: true } }] } }),
+    );
+    expect(privileged.status).toBe(403);
+    expect(privileged.message).toContain('violates PodSecurity "baseline:latest"');
+    const hostPath = await refusal(
+      dryRunCreate('pods', {
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'evil2' },
+        spec: { hostNetwork: true, containers: [container], volumes: [{ name: 'root', hostPath: { path: '/' } }] },
+      }),
+    );
+    expect(hostPath.status).toBe(403);
+    expect(hostPath.message).toMatch(/hostNetwork|hostPath/);
+  });
+
+  it('has a ResourceQuota (computed by the controller) and a LimitRange that gives a pod without resources some', async () => {
+    const quota = await waitFor(
+      'the quota status',
+      () => admin.get<Any>({ apiVersion: 'v1', kind: 'ResourceQuota', name: NAMESPACE_QUOTA_NAME, namespace: ns }),
+      (q) => !!q?.status?.hard && !!q.status.used,
+    );
+    expect(quota!.spec.hard).toEqual(DEFAULT_NAMESPACE_QUOTA);
+    expect(quota!.status.used['services.nodeports']).toBe('0');
+    const limits = (await admin.get<Any>({ apiVersion: 'v1', kind: 'LimitRange', name: NAMESPACE_LIMITS_NAME, namespace: ns }))!;
+    expect(limits.spec.limits.map((l: { type: string }) => l.type)).toEqual(['Container', 'PersistentVolumeClaim']);
+
+    const pod = await dryRunCreate('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'plain' }, spec: { containers: [{ name: 'c', image: RUNTIME_IMAGE }] } });
+    expect(pod.spec.containers[0].resources).toEqual({ requests: { cpu: '50m', memory: '64Mi' }, limits: { cpu: '500m', memory: '512Mi' } });
+    // A container may not ask for more than the maximum, and no NodePort is allowed.
+    const huge = await refusal(
+      dryRunCreate('pods', { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'huge' }, spec: { containers: [{ name: 'c', image: RUNTIME_IMAGE, resources: { limits: { cpu: '64', memory: '1Ti' } } }] } }),
+    );
+    expect(huge.status).toBe(403);
+    expect(huge.message).toMatch(/maximum cpu usage per Container is 4/);
+    const nodePort = await refusal(
+      dryRunCreate('services', { apiVersion: 'v1', kind: 'Service', metadata: { name: 'np' }, spec: { type: 'NodePort', ports: [{ port: 80 }] } }),
+    );
+    expect(nodePort.status).toBe(403);
+    expect(nodePort.message).toMatch(/exceeded quota.*services\.nodeports/);
+  });
+
+  it('USER_NAMESPACE_ROLE_RULES let a namespace admin do its work but not lift the quota', async () => {
+    const scratch = `fsa-rbac-${randomBytes(3).toString('hex')}`;
+    await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: scratch } });
+    try {
+      await admin.apply({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'u', namespace: scratch }, rules: USER_NAMESPACE_ROLE_RULES });
+      await admin.apply({
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'RoleBinding',
+        metadata: { name: 'u', namespace: scratch },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'u' },
+        subjects: [{ kind: 'ServiceAccount', name: 'u', namespace: scratch }],
+      });
+      const can = async (verb: string, group: string, resource: string) => {
+        const review = await admin.request<Any>('POST', '/apis/authorization.k8s.io/v1/subjectaccessreviews', {
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SubjectAccessReview',
+            spec: { user: `system:serviceaccount:${scratch}:u`, resourceAttributes: { namespace: scratch, verb, group, resource } },
+          },
+        });
+        return review.status.allowed === true;
+      };
+      for (const [group, resource] of [
+        ['apps', 'statefulsets'],
+        ['', 'secrets'],
+        ['', 'services'],
+        ['', 'pods'],
+        ['', 'persistentvolumeclaims'],
+        ['networking.k8s.io', 'ingresses'],
+        ['apps.kubeblocks.io', 'clusters'],
+        ['rbac.authorization.k8s.io', 'roles'],
+      ]) {
+        expect(`${resource}: ${await can('create', group!, resource!)}`).toBe(`${resource}: true`);
+      }
+      expect(await can('list', '', 'resourcequotas')).toBe(true);
+      for (const verb of ['delete', 'update', 'patch', 'create']) {
+        expect(`${verb} quota: ${await can(verb, '', 'resourcequotas')}`).toBe(`${verb} quota: false`);
+        expect(`${verb} limits: ${await can(verb, '', 'limitranges')}`).toBe(`${verb} limits: false`);
+      }
+      expect(await can('escalate', 'rbac.authorization.k8s.io', 'roles')).toBe(false);
+    } finally {
+      await admin.delete({ apiVersion: 'v1', kind: 'Namespace', name: scratch });
+    }
+  });
+});
+
+describe('the sandbox pod meets Pod Security "restricted"', () => {
+  it('runs in a namespace that enforces restricted, where a pod without a security context is refused', async () => {
+    const ns = `fsa-restricted-${randomBytes(3).toString('hex')}`;
+    await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'pod-security.kubernetes.io/enforce': 'restricted' } } });
+    try {
+      const bare = await admin
+        .request('POST', `/api/v1/namespaces/${ns}/pods`, {
+          body: { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'bare' }, spec: { containers: [{ name: 'c', image: RUNTIME_IMAGE }] } },
+          query: { dryRun: 'All' },
+        })
+        .then(
+          () => 'accepted',
+          (e: Error) => e.message,
+        );
+      expect(bare).toContain('violates PodSecurity "restricted:latest"');
+
+      const ref: ProjectRef = { projectId: `restricted-${randomBytes(3).toString('hex')}`, ownerId: 'nobody', k8sName: projectResourceName('restricted', Math.random) };
+      const sts = sandboxStatefulSet({
+        ref,
+        namespace: ns,
+        image: RUNTIME_IMAGE,
+        env: [{ name: 'PROJECT_NAME', value: 'x' }],
+        secretDigest: '0'.repeat(64),
+        cpuRequest: '20m',
+        memoryRequest: '25Mi',
+        replicas: 1,
+      });
+      await admin.apply(sts);
+      // The StatefulSet controller's pod passed admission (a refused one would never appear).
+      const pod = await waitFor('the sandbox pod in the restricted namespace', () => admin.get<Any>({ apiVersion: 'v1', kind: 'Pod', name: `${ref.k8sName}-0`, namespace: ns }), (p) => !!p);
+      expect(pod!.spec.securityContext.runAsNonRoot).toBe(true);
+    } finally {
+      await admin.delete({ apiVersion: 'v1', kind: 'Namespace', name: ns });
+    }
+  });
+});
+
+describe('a project whose database row is gone', () => {
+  it('gets no cluster objects (nor a namespace): every creating activity fails non-retryably', async () => {
+    const user = await newUser();
+    const ref = await newProject(user.id);
+    await db.project.delete({ where: { id: ref.projectId } });
+    for (const p of [acts.ensureDatabase(ref), acts.ensureSandbox(ref), acts.ensureSandboxNetwork(ref), acts.scaleSandbox(ref, 1), acts.scaleDatabase(ref, 1)]) {
+      await expectFailure(p, 'NotFound', ref.projectId, 'no longer exists', 'refusing');
+    }
+    // Not even the user's namespace was provisioned for it.
+    expect(await db.userConfig.count({ where: { userId: user.id } })).toBe(0);
+    expect(await admin.get({ apiVersion: 'v1', kind: 'Namespace', name: userNamespace(user.id) })).toBeNull();
+  });
+
+  it('cannot be resurrected by a late activity, and delete still removes everything', async () => {
+    const user = await newUser();
+    const ref = await newProject(user.id);
+    const ns = userNamespace(user.id);
+    await acts.ensureDatabase(ref);
+    await acts.ensureSandboxNetwork(ref);
+    await db.project.delete({ where: { id: ref.projectId } });
+    await expectFailure(acts.ensureSandbox(ref), 'NotFound', 'no longer exists', 'create its sandbox');
+    await expectFailure(acts.ensureDatabase(ref), 'NotFound', 'no longer exists');
+    expect(await get(STS, resourceNames(ref.k8sName).statefulSet, ns)).toBeNull();
+    expect(await get({ apiVersion: 'v1', kind: 'Secret' }, sandboxSecretName(ref), ns)).toBeNull();
+    // Stopping, observing and deleting need no row.
+    await acts.scaleSandbox(ref, 0);
+    await acts.scaleDatabase(ref, 0);
+    await acts.observeSandbox(ref);
+    await acts.deleteProjectResources(ref);
+    await acts.deleteProjectResources(ref);
+    expect(await waitFor('no labelled object left', () => labelledObjects(ns, ref.projectId), (l) => l.length === 0)).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
-// The Kubernetes objects of a project (DESIGN.md "Kubernetes objects per project"), as pure
+// The Kubernetes objects of a project (docs/design.md "Kubernetes objects per project"), as pure
 // functions of their inputs so they can be read and tested without a cluster.
+import { createHmac } from 'node:crypto';
 import { projectLabels, resourceNames } from '../../common/names';
 import { KUBEBLOCKS_POSTGRES } from '../../common/versions';
 import type { ProjectRef } from '../../common/lifecycle';
@@ -13,11 +14,82 @@ export const HOME_MOUNT_PATH = '/home/agent';
 export const HOME_STORAGE = '10Gi';
 export const SANDBOX_LIMITS = { cpu: '2', memory: '4Gi' } as const;
 export const DATABASE_COMPONENT = 'postgresql';
+/** The user the runtime image creates (runtime/Dockerfile: agent, uid/gid 1000). */
+export const SANDBOX_UID = 1000;
+export const SANDBOX_GID = 1000;
+/** Pod-template annotation: a keyed digest of the env Secret's data, so a changed secret rolls the pod. */
+export const SECRET_DIGEST_ANNOTATION = 'fullstackagent.io/env-secret-digest';
 
+/** One variable of the sandbox container; `secret` ones live in the project's env Secret. */
 export interface EnvVar {
   name: string;
   value: string;
+  secret?: boolean;
 }
+
+/** A container env entry as written into the StatefulSet: a literal or a reference into the Secret. */
+export type ContainerEnv = { name: string; value: string } | { name: string; valueFrom: { secretKeyRef: { name: string; key: string } } };
+
+/** The project's env Secret: every secret variable of the sandbox, one key per variable. */
+export function sandboxSecretName(ref: ProjectRef): string {
+  return `${ref.k8sName}-env`;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** The data of the env Secret (plain values; base64 is applied by sandboxSecret). */
+export function secretEnvData(env: EnvVar[]): Record<string, string> {
+  return Object.fromEntries(env.filter((e) => e.secret).sort(byName).map((e) => [e.name, e.value]));
+}
+
+/**
+ * HMAC-SHA256 of the Secret's data (canonical: sorted keys), keyed with a secret of the
+ * sandbox (the ttyd token): changes with any value, and tells nothing about low-entropy
+ * values to someone who may read StatefulSets but not Secrets.
+ */
+export function secretDigest(data: Record<string, string>, key: string): string {
+  const canonical = JSON.stringify(Object.keys(data).sort().map((k) => [k, data[k]]));
+  return createHmac('sha256', key).update(canonical).digest('hex');
+}
+
+export function sandboxSecret(o: { ref: ProjectRef; namespace: string; env: EnvVar[] }): KubeObject {
+  const data = secretEnvData(o.env);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: sandboxSecretName(o.ref), namespace: o.namespace, labels: sandboxLabels(o.ref) },
+    type: 'Opaque',
+    data: Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')])),
+  };
+}
+
+/** Literal values for plain variables, secretKeyRef into the env Secret for secret ones; sorted by name. */
+export function containerEnv(ref: ProjectRef, env: EnvVar[]): ContainerEnv[] {
+  const secretName = sandboxSecretName(ref);
+  // Sorted by name so an unchanged env never rolls the pod.
+  return [...env]
+    .sort(byName)
+    .map((e) => (e.secret ? { name: e.name, valueFrom: { secretKeyRef: { name: secretName, key: e.name } } } : { name: e.name, value: e.value }));
+}
+
+/** Pod-level security context: the image's non-root user; fsGroup makes the home PVC writable. */
+export const SANDBOX_POD_SECURITY_CONTEXT = {
+  runAsUser: SANDBOX_UID,
+  runAsGroup: SANDBOX_GID,
+  runAsNonRoot: true,
+  fsGroup: SANDBOX_GID,
+  fsGroupChangePolicy: 'OnRootMismatch',
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+/** Container-level: meets Pod Security "restricted". The root filesystem stays writable for the user's tools (owned by root anyway). */
+export const SANDBOX_CONTAINER_SECURITY_CONTEXT = {
+  runAsNonRoot: true,
+  privileged: false,
+  allowPrivilegeEscalation: false,
+  capabilities: { drop: ['ALL'] },
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
 
 export function sandboxLabels(ref: ProjectRef) {
   return projectLabels(ref.projectId, ref.k8sName, resourceNames(ref.k8sName).statefulSet);
@@ -31,6 +103,8 @@ export function sandboxStatefulSet(o: {
   namespace: string;
   image: string;
   env: EnvVar[];
+  /** secretDigest() of the env Secret's data; a change rolls the pod. */
+  secretDigest: string;
   cpuRequest: string;
   memoryRequest: string;
   replicas: number;
@@ -47,12 +121,16 @@ export function sandboxStatefulSet(o: {
       selector: { matchLabels: { app: name } },
       podManagementPolicy: 'Parallel',
       updateStrategy: { type: 'RollingUpdate' },
+      // ControllerRevisions copy the pod template; few are kept (none is ever rolled back to),
+      // so revisions from before secrets moved into the Secret are pruned after one roll.
+      revisionHistoryLimit: 2,
       persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
       template: {
-        metadata: { labels },
+        metadata: { labels, annotations: { [SECRET_DIGEST_ANNOTATION]: o.secretDigest } },
         spec: {
           automountServiceAccountToken: false,
           terminationGracePeriodSeconds: 10,
+          securityContext: structuredClone(SANDBOX_POD_SECURITY_CONTEXT),
           containers: [
             {
               name: SANDBOX_CONTAINER,
@@ -62,8 +140,8 @@ export function sandboxStatefulSet(o: {
                 { name: 'http', containerPort: APP_PORT, protocol: 'TCP' },
                 { name: 'ttyd', containerPort: TTYD_PORT, protocol: 'TCP' },
               ],
-              // Sorted by name so an unchanged env never rolls the pod.
-              env: [...o.env].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+              env: containerEnv(o.ref, o.env),
+              securityContext: structuredClone(SANDBOX_CONTAINER_SECURITY_CONTEXT),
               resources: {
                 requests: { cpu: o.cpuRequest, memory: o.memoryRequest },
                 limits: { ...SANDBOX_LIMITS },

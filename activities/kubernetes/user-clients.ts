@@ -15,7 +15,7 @@ import { nonRetryable, mapKubeError } from './errors';
 import { createEgressPolicy, type EgressPolicy } from '../../server/egress';
 import { KubeconfigError, parseKubeconfig, readAdminKubeconfig, tokenKubeconfig } from '../../server/kubeconfig';
 import { KubeClient, loadAdminKubeconfig, type KubeObject } from './kube-client';
-import { userNamespaceObjects } from './namespace-policy';
+import { USER_NAMESPACE_ROLE_RULES, userNamespaceObjects } from './namespace-policy';
 
 export const KUBECONFIG_KEY = 'KUBECONFIG';
 export const USER_SERVICE_ACCOUNT = 'fsa-user';
@@ -87,8 +87,9 @@ export function createUserClients(deps: UserClientsDeps) {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'Role',
         metadata: { name: USER_ROLE, namespace: ns, labels },
-        // Everything, but only inside the user's namespace (a Role cannot reach further).
-        rules: [{ apiGroups: ['*'], resources: ['*'], verbs: ['*'] }],
+        // What a namespace admin needs for the project's objects, inside the namespace only;
+        // the quota and limits are read-only, so a user cannot lift them.
+        rules: USER_NAMESPACE_ROLE_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
       },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',

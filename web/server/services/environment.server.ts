@@ -1,7 +1,9 @@
 // A project's environment variables by category. Secret values are encrypted at rest and
-// masked in every response. A change is written first, then the lifecycle is signalled
-// (`environmentChanged`) so the sandbox rolls with the new env; if the signal cannot be
-// delivered the change is undone, so nothing is left half-applied.
+// masked in every response, and never turned back into plain text: a secret keeps its
+// ciphertext across category and key changes, and becomes non-secret only with a new value.
+// A change is written first, then the lifecycle is signalled (`environmentChanged`) so the
+// sandbox rolls with the new env; if the signal cannot be delivered the change is undone,
+// so nothing is left half-applied.
 import { z } from 'zod';
 import { SIGNALS } from '../../../common/lifecycle';
 import { workflowIdForProject } from '../../../common/names';
@@ -127,13 +129,23 @@ export async function updateEnvironmentVariable(ctx: ServiceContext, userId: str
   if (!before) throw notFound('environment variable');
   const data = parseInput(updateEnvSchema, input);
   const category = data.category ?? before.category;
-  const isSecret = data.isSecret ?? (data.category ? data.category === 'secret' || (before.isSecret && data.category === before.category) : before.isSecret);
-  const plain = data.value ?? (before.isSecret ? ctx.cipher.decrypt(before.value) : before.value);
+  // A secret stays secret: its value is never turned back into plain text. Moving it to
+  // another category keeps it secret; making it non-secret needs a new value (the old one
+  // is dropped unread).
+  if (before.isSecret && data.isSecret === false && data.value === undefined) {
+    const message =
+      'a secret variable cannot be made non-secret with its current value, which would make it readable; send the new plain value with it ({"isSecret": false, "value": "..."}) or keep isSecret true';
+    throw new ApiError('unprocessable', `isSecret: ${message}`, { fields: [{ field: 'isSecret', message }] });
+  }
+  const isSecret = data.isSecret ?? (before.isSecret || data.category === 'secret');
+  let value: string;
+  if (data.value !== undefined) value = isSecret ? ctx.cipher.encrypt(data.value) : data.value;
+  else value = before.isSecret ? before.value : isSecret ? ctx.cipher.encrypt(before.value) : before.value; // a secret's ciphertext is kept as is
   let row: EnvRow;
   try {
     row = (await ctx.db.environment.update({
       where: { id: before.id },
-      data: { key: data.key ?? before.key, value: isSecret ? ctx.cipher.encrypt(plain) : plain, category, isSecret },
+      data: { key: data.key ?? before.key, value, category, isSecret },
     })) as EnvRow;
   } catch (err) {
     if (isUniqueViolation(err)) throw conflict(data.key ?? before.key);
