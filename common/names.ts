@@ -1,4 +1,4 @@
-// Kubernetes naming rules (DESIGN.md: "Kubernetes objects per project").
+// Kubernetes naming rules (docs/design.md: "Kubernetes objects per project").
 // Pure: randomness is passed in so the workflow and tests stay deterministic.
 
 const MAX_BASE = 20;

@@ -1,4 +1,4 @@
-// Custom search attributes registered on the Temporal server (DESIGN.md) so operators
+// Custom search attributes registered on the Temporal server (docs/design.md) so operators
 // can filter lifecycles in the Temporal UI, e.g. ProjectStatus="ERROR".
 import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
 

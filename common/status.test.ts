@@ -52,7 +52,7 @@ describe('aggregateProjectStatus', () => {
 
 describe('sandboxStatusFromStatefulSet', () => {
   const base = { exists: true, specReplicas: 1, readyReplicas: 1, currentReplicas: 1, updatedReplicas: 1, podCount: 1, generationObserved: true };
-  it('maps the observed StatefulSet per DESIGN.md', () => {
+  it('maps the observed StatefulSet per docs/design.md', () => {
     expect(sandboxStatusFromStatefulSet({ ...base, exists: false })).toBe('TERMINATED');
     expect(sandboxStatusFromStatefulSet({ ...base, specReplicas: 0, podCount: 1 })).toBe('STOPPING');
     expect(sandboxStatusFromStatefulSet({ ...base, specReplicas: 0, podCount: 0 })).toBe('STOPPED');
