@@ -14,12 +14,12 @@ import { migrate } from '../server/migrate';
 import { encryptionKey } from '../server/secrets';
 import { temporalConnectionOptions } from '../server/temporal-connection';
 import { createLifecycleWorker } from './create-worker';
-import { installWorkerTelemetry } from './metrics';
+import { startWorkerTelemetry } from './metrics';
 
 async function main() {
   const config = loadConfig();
   const logger = createLogger('worker', config.LOG_LEVEL);
-  installWorkerTelemetry(config, logger); // once, before any connection
+  const telemetry = await startWorkerTelemetry(config, logger); // once, before any connection
 
   const dbUrl = databaseUrl(config);
   await migrate(dbUrl);
@@ -44,6 +44,7 @@ async function main() {
   // The SDK's Runtime stops the worker on SIGINT/SIGTERM; run() resolves once drained.
   await worker.run();
   await connection.close();
+  await telemetry.close();
   await db.$disconnect();
   logger.info('worker stopped');
 }

@@ -4,11 +4,14 @@
 import type { IncomingMessage } from 'node:http';
 import express, { type Express, type Request, type RequestHandler, type Response } from 'express';
 import { databaseUrl } from '../../server/config';
+import type { Logger } from '../../server/logger';
 import { createWebMetricsRegistry, httpMetricsMiddleware, metricsHandler } from '../../server/http-metrics';
 import { createAuth, type AuthKit } from './auth';
 import { createServiceContext, type AppDeps, type ServiceContext } from './context';
 import { createStatusHub, type StatusHub } from './events';
 import { createApiRouter, sameOriginCheck } from './http/api';
+import { pageBodyLimit } from './http/body-limit';
+import { createStreamRegistry, type StreamRegistry } from './streams';
 import { ApiError, errorHandler, sendError } from './http/errors';
 import { createWebApi, type WebApi } from './web-api';
 import { withTimeout } from './services/temporal-errors';
@@ -20,6 +23,8 @@ export interface CreateAppOptions {
   disableListen?: boolean;
   /** Middleware that runs before everything else (request logging, metrics). */
   before?: RequestHandler[];
+  /** How often open SSE/terminal streams re-check their credential (default one minute). */
+  streamRecheckMs?: number;
 }
 
 export interface WebApp {
@@ -28,6 +33,8 @@ export interface WebApp {
   auth: AuthKit;
   hub: StatusHub;
   webApi: WebApi;
+  /** Open SSE streams and terminals per user (cap, credential re-check); shared with the terminal proxy. */
+  streams: StreamRegistry;
   /** Session cookie or bearer token → user; for the terminal WebSocket proxy. */
   authenticate(req: IncomingMessage): Promise<{ userId: string } | null>;
   /** Mounts a request handler for the pages (Remix) after the API. */
@@ -48,6 +55,12 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
     },
   });
   const webApi = createWebApi(ctx, auth);
+  const streams = createStreamRegistry({
+    authenticate: auth.authenticate,
+    maxPerUser: deps.config.MAX_STREAMS_PER_USER,
+    recheckMs: opts.streamRecheckMs,
+    logger: ctx.logger,
+  });
   const publicHost = deps.config.PUBLIC_URL ? new URL(deps.config.PUBLIC_URL).host : undefined;
 
   const app = express();
@@ -64,19 +77,26 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
     next();
   });
 
-  app.get('/metrics', metricsHandler(metrics, { token: deps.config.METRICS_TOKEN }));
+  // In production /metrics needs METRICS_TOKEN: without one it is not served at all (404),
+  // since the web's port is the public one. Elsewhere it is open unless a token is set.
+  if (deps.config.METRICS_TOKEN || deps.config.NODE_ENV !== 'production') {
+    app.get('/metrics', metricsHandler(metrics, { token: deps.config.METRICS_TOKEN }));
+  } else {
+    ctx.logger.info('GET /metrics is off: NODE_ENV=production and no METRICS_TOKEN is set');
+    app.get('/metrics', (_req, res) => sendError(res, new ApiError('not_found', 'no route GET /metrics')));
+  }
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', (_req, res) => {
-    void readiness(deps).then((checks) => {
+    void readiness(deps, ctx.logger).then((checks) => {
       const ok = checks.database === 'ok' && checks.temporal === 'ok';
       res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'not ready', checks });
     });
   });
 
   app.use('/auth/*', auth.handler);
-  app.use('/api', createApiRouter(ctx, auth, hub));
+  app.use('/api', createApiRouter(ctx, auth, hub, streams));
 
   let uiMounted = false;
   const webApp: WebApp = {
@@ -85,11 +105,14 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
     auth,
     hub,
     webApi,
+    streams,
     authenticate: auth.authenticate,
     mountUi(mount) {
       if (uiMounted) throw new Error('UI already mounted');
       uiMounted = true;
       // Pages: who is signed in, and CSRF (same-origin) for form posts with a session.
+      // Form actions: Remix reads bodies without a limit, so the size is checked first.
+      app.use(pageBodyLimit());
       app.use((req: Request, res: Response, next) => {
         auth.authenticate(req).then((user) => {
           res.locals.user = user;
@@ -102,7 +125,9 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
       app.use(errorHandler(ctx.logger));
     },
     async close() {
+      streams.close();
       await hub.close();
+      await auth.close();
     },
   };
   if (!uiMounted) {
@@ -112,23 +137,29 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
   return webApp;
 }
 
-async function readiness(deps: AppDeps): Promise<{ database: string; temporal: string }> {
-  const timeout = (what: string) => () => `${what} did not answer within 2s`;
-  const database = withTimeout(
-    deps.db.$queryRaw`SELECT 1`.then(
-      () => 'ok',
-      (e: Error) => `error: ${e.message.split('\n')[0]}`,
-    ),
-    2_000,
-    timeout('database'),
-  );
-  const temporal = withTimeout(
-    deps.temporalClient.workflowService.getSystemInfo({}).then(
-      () => 'ok',
-      (e: Error) => `error: ${e.message.split('\n')[0]}`,
-    ),
-    2_000,
-    timeout('temporal'),
-  );
+type Check = 'ok' | 'down';
+
+/**
+ * Which dependency is up: `ok` or `down`, nothing more — the answer is public (probes), so
+ * the reason (an error text may name hosts, users or paths) goes to the log only.
+ */
+async function readiness(deps: AppDeps, logger: Logger): Promise<{ database: Check; temporal: Check }> {
+  const check = (what: string, p: Promise<unknown>): Promise<Check> =>
+    withTimeout(
+      p.then(
+        (): Check => 'ok',
+        (e: Error): Check => {
+          logger.warn({ dependency: what, err: e.message }, `readiness: ${what} is down`);
+          return 'down';
+        },
+      ),
+      2_000,
+      (): Check => {
+        logger.warn({ dependency: what }, `readiness: ${what} did not answer within 2s`);
+        return 'down';
+      },
+    );
+  const database = check('database', deps.db.$queryRaw`SELECT 1`);
+  const temporal = check('temporal', deps.temporalClient.workflowService.getSystemInfo({}));
   return { database: await database, temporal: await temporal };
 }

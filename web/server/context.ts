@@ -25,6 +25,10 @@ export interface ServiceContext {
   taskQueue: string;
   /** Time budget for a status query before falling back to the projection rows. */
   queryTimeoutMs: number;
+  /** Time budget of one lifecycle start (and of the describe that checks a failed one). */
+  startTimeoutMs: number;
+  /** Pause before retrying an unconfirmed lifecycle start (times the attempt number). */
+  startRetryDelayMs: number;
   /** Time budget for reaching a user's Kubernetes API server when validating a kubeconfig. */
   kubeconfigTimeoutMs: number;
   /** Where users' clusters may be (checked when a kubeconfig is saved and at connect). */
@@ -42,6 +46,8 @@ export function createServiceContext(deps: AppDeps, overrides: Partial<ServiceCo
     cipher: createCipher(encryptionKey(deps.config)),
     taskQueue: deps.config.TEMPORAL_TASK_QUEUE,
     queryTimeoutMs: 2_000,
+    startTimeoutMs: 10_000,
+    startRetryDelayMs: 250,
     kubeconfigTimeoutMs: 5_000,
     egress: egressPolicyFromConfig(deps.config),
     timings: { sandboxDeadlineMs: deps.config.SANDBOX_DEADLINE_MS, databaseDeadlineMs: deps.config.DATABASE_DEADLINE_MS },

@@ -16,6 +16,7 @@ import { migrate } from '../../server/migrate';
 import { requestLogMiddleware } from '../../server/request-log';
 import { temporalConnectionOptions } from '../../server/temporal-connection';
 import { createApp } from './app';
+import { pageErrorHandler, pageLoadContext } from './page-errors';
 import { attachTerminalProxy, resolveTerminalTarget } from './terminal';
 
 const WEB_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,7 +43,8 @@ async function main() {
     web.mountUi((app) => {
       app.use('/assets', express.static(path.join(BUILD_DIR, 'client', 'assets'), { immutable: true, maxAge: '1y' }));
       app.use(express.static(path.join(BUILD_DIR, 'client'), { maxAge: '1h' }));
-      app.all('*', createRequestHandler({ build, mode: 'production', getLoadContext: (_req, res) => ({ user: res.locals.user, api: web.webApi }) }));
+      app.all('*', createRequestHandler({ build, mode: 'production', getLoadContext: (_req, res) => pageLoadContext(res, web.webApi, logger) }));
+      app.use(pageErrorHandler(logger));
     });
   } else {
     const vite = await import('vite');
@@ -54,15 +56,18 @@ async function main() {
         createRequestHandler({
           build: () => devServer.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>,
           mode: 'development',
-          getLoadContext: (_req, res) => ({ user: res.locals.user, api: web.webApi }),
+          getLoadContext: (_req, res) => pageLoadContext(res, web.webApi, logger),
         }),
       );
+      app.use(pageErrorHandler(logger));
     });
   }
 
   const terminal = attachTerminalProxy(server, {
     authenticate: web.authenticate,
     resolveTarget: (userId, projectId) => resolveTerminalTarget(db, web.ctx.cipher, userId, projectId),
+    publicUrl: config.PUBLIC_URL,
+    streams: web.streams,
     logger,
   });
 

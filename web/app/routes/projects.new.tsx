@@ -40,8 +40,8 @@ export default function NewProject() {
         ) : null}
         <label className="field">
           <span>Name</span>
-          <input name="name" required maxLength={63} defaultValue={data?.values.name} placeholder="e.g. Shop front" autoFocus />
-          <small className="hint">Up to 63 characters: letters in any language, digits, spaces, “.”, “_” and “-”.</small>
+          <input name="name" required defaultValue={data?.values.name} placeholder="e.g. Shop front (v2) 🚀" autoFocus />
+          <small className="hint">Up to 64 characters, as you like them: any language, punctuation and emoji.</small>
         </label>
         <label className="field">
           <span>

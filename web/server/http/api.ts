@@ -1,14 +1,16 @@
-// The JSON API (DESIGN.md "HTTP contract"): thin transport over the services. Every
+// The JSON API (docs/design.md "HTTP contract"): thin transport over the services. Every
 // project route goes through findOwnedProject (another user's project is a 404).
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { AuthKit, AuthedUser } from '../auth';
 import type { ServiceContext } from '../context';
 import type { StatusHub } from '../events';
+import { projectListEvents } from '../list-stream';
 import { createEnvironmentVariable, deleteEnvironmentVariable, listEnvironment, updateEnvironmentVariable } from '../services/environment.server';
 import { createProject, findOwnedProject, getProject, listProjects, projectStatus, signalProject, type ProjectAction } from '../services/projects.server';
 import { getSettings, saveAnthropic, saveKubeconfig } from '../services/settings.server';
 import { createToken, listTokens, revokeToken } from '../services/tokens.server';
 import { findUser } from '../services/users.server';
+import { tooManyStreamsMessage, type StreamLease, type StreamRegistry } from '../streams';
 import { ApiError, errorHandler, sendError } from './errors';
 
 export const BODY_LIMIT = '100kb';
@@ -46,7 +48,7 @@ export function sameOriginCheck(req: Request, via: AuthedUser['via'] | undefined
   return null;
 }
 
-export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusHub): express.Router {
+export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusHub, streams: StreamRegistry): express.Router {
   const r = express.Router();
   // Behind a proxy the Host header may differ from the public address browsers use.
   const publicHost = ctx.config.PUBLIC_URL ? new URL(ctx.config.PUBLIC_URL).host : undefined;
@@ -95,19 +97,40 @@ export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusH
   r.put('/projects/:id/environment/:envId', json(200, (req, _res, u) => updateEnvironmentVariable(ctx, u.userId, param(req, 'id'), param(req, 'envId'), req.body)));
   r.delete('/projects/:id/environment/:envId', json(200, (req, _res, u) => deleteEnvironmentVariable(ctx, u.userId, param(req, 'id'), param(req, 'envId'))));
 
+  // The projects list's live updates (web/server/list-stream.ts).
+  r.get('/events', projectListEvents(ctx, hub, streams));
   r.get('/projects/:id/events', (req, res, next) => {
     const userId = userOf(res).userId;
     const projectId = param(req, 'id');
-    findOwnedProject(ctx, userId, projectId).then(() => streamStatus(ctx, hub, req, res, userId, projectId), next);
+    findOwnedProject(ctx, userId, projectId).then(() => {
+      let end: (event?: { event: string; data: unknown }) => void = () => undefined;
+      const lease = streams.open(userId, req, 'sse', (reason) => end({ event: 'revoked', data: { error: { code: 'unauthenticated', message: reason } } }));
+      if (!lease) {
+        return sendError(res, new ApiError('too_many_requests', tooManyStreamsMessage(streams.maxPerUser), { limit: streams.maxPerUser }));
+      }
+      end = streamStatus(ctx, hub, req, res, userId, projectId, lease);
+    }, next);
   });
 
-  r.use((req, res) => sendError(res, new ApiError('not_found', `no API route ${req.method} ${req.baseUrl}${req.path}; see DESIGN.md "HTTP contract"`)));
+  r.use((req, res) => sendError(res, new ApiError('not_found', `no API route ${req.method} ${req.baseUrl}${req.path}; see docs/design.md "HTTP contract"`)));
   r.use(errorHandler(ctx.logger));
   return r;
 }
 
-/** SSE: a snapshot on connect, then one whenever the project changes; heartbeats keep proxies open. */
-function streamStatus(ctx: ServiceContext, hub: StatusHub, req: Request, res: Response, userId: string, projectId: string) {
+/**
+ * SSE: a snapshot on connect, then one whenever the project changes; heartbeats keep proxies
+ * open. Returns `end`, which closes the stream (with a last event, e.g. when the credential
+ * that opened it was revoked); the lease is released whenever the stream ends.
+ */
+function streamStatus(
+  ctx: ServiceContext,
+  hub: StatusHub,
+  req: Request,
+  res: Response,
+  userId: string,
+  projectId: string,
+  lease: StreamLease,
+): (last?: { event: string; data: unknown }) => void {
   res.writeHead(200, {
     'Content-Type': 'text/event-stream; charset=utf-8',
     'Cache-Control': 'no-cache, no-transform',
@@ -123,11 +146,13 @@ function streamStatus(ctx: ServiceContext, hub: StatusHub, req: Request, res: Re
   let again = false;
   let seq = 0;
 
-  const end = () => {
+  const end = (last?: { event: string; data: unknown }) => {
     if (closed) return;
     closed = true;
+    lease.release();
     unsubscribe();
     clearInterval(heartbeat);
+    if (last) res.write(`event: ${last.event}\ndata: ${JSON.stringify(last.data)}\n\n`);
     res.end();
   };
 
@@ -164,6 +189,7 @@ function streamStatus(ctx: ServiceContext, hub: StatusHub, req: Request, res: Re
   const unsubscribe = hub.subscribe(projectId, { changed: () => void push() });
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
   heartbeat.unref();
-  req.on('close', end);
+  req.on('close', () => end());
   void push();
+  return end;
 }

@@ -1,8 +1,10 @@
-// The API's error shape (DESIGN.md contract): { "error": { code, message, details? } }.
+// The API's error shape (docs/design.md contract): { "error": { code, message, details? } }.
 // Services throw ApiError; the Express error handler turns anything into that shape.
 import type { ErrorRequestHandler, Response } from 'express';
 import type { z } from 'zod';
 import type { Logger } from '../../../server/logger';
+import { requestLogger } from '../../../server/request-log';
+import { publicFailure } from '../unexpected-errors';
 
 export type ErrorCode =
   | 'invalid_input'
@@ -13,6 +15,7 @@ export type ErrorCode =
   | 'not_found'
   | 'conflict'
   | 'unprocessable'
+  | 'too_many_requests'
   | 'unavailable'
   | 'internal';
 
@@ -25,6 +28,7 @@ const STATUS: Record<ErrorCode, number> = {
   not_found: 404,
   conflict: 409,
   unprocessable: 422,
+  too_many_requests: 429,
   unavailable: 503,
   internal: 500,
 };
@@ -83,7 +87,11 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
     if (e.type === 'encoding.unsupported' || e.type === 'charset.unsupported') {
       return sendError(res, new ApiError('invalid_input', 'body: unsupported encoding; send UTF-8 JSON'));
     }
-    logger.error({ err, method: req.method, path: req.path }, 'unhandled error');
-    sendError(res, new ApiError('internal', 'internal error; try again or report it'));
+    // Details (and the request id) go to the log only; the answer names the request id.
+    const requestId = res.locals.requestId as string | undefined;
+    const f = publicFailure(err, requestId);
+    requestLogger(res, logger).error({ err, method: req.method, path: req.path, status: f.status }, 'unhandled error');
+    if (f.status === 503) res.setHeader('Retry-After', '5');
+    sendError(res, new ApiError(f.code, f.messageWithId, requestId ? { requestId } : undefined));
   };
 }

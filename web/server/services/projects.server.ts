@@ -13,6 +13,7 @@ import {
 } from '../../../common/lifecycle';
 import { projectResourceName, workflowIdForProject } from '../../../common/names';
 import type { ProjectStatus, ResourceStatus } from '../../../common/status';
+import type { Db } from '../../../server/db';
 import { createProjectRows } from '../../../server/project-rows';
 import type { ServiceContext } from '../context';
 import { ApiError, notFound, parseInput } from '../http/errors';
@@ -87,44 +88,99 @@ export async function listProjects(ctx: ServiceContext, userId: string): Promise
   return (rows as ProjectRow[]).map(summary);
 }
 
+const nameTaken = (name: string) => new ApiError('conflict', `name: you already have a project named "${name}"; choose another name`);
+
+export function projectLimitError(limit: number): ApiError {
+  return new ApiError(
+    'conflict',
+    `you have reached the limit of ${limit} projects per user (MAX_PROJECTS_PER_USER); delete a project you no longer need, then create this one`,
+    { limit },
+  );
+}
+
 export async function createProject(ctx: ServiceContext, userId: string, input: unknown): Promise<ProjectDto> {
   const data = parseInput(createProjectSchema, input);
   const description = data.description ? data.description : null;
+  const limit = ctx.config.MAX_PROJECTS_PER_USER;
 
   const existing = await ctx.db.project.findFirst({ where: { userId, name: data.name }, select: { id: true } });
-  if (existing) throw new ApiError('conflict', `name: you already have a project named "${data.name}"; choose another name`);
+  if (existing) throw nameTaken(data.name);
 
-  // All rows or none; a k8sName collision (6 random letters) is retried once.
+  // All rows or none; a k8sName collision (6 random letters) is retried once. The limit is
+  // counted and the rows written under a per-user lock, so parallel creates cannot pass it.
   let project: ProjectRow | undefined;
   for (let attempt = 0; !project; attempt++) {
     const k8sName = projectResourceName(data.name, Math.random);
     try {
-      project = (await createProjectRows(ctx.db, ctx.cipher, { userId, name: data.name, description, k8sName })) as ProjectRow;
+      project = (await ctx.db.$transaction(async (tx) => {
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`fsa:projects:${userId}`}))`;
+        const count = await tx.project.count({ where: { userId, status: { not: 'TERMINATED' } } });
+        if (count >= limit) throw projectLimitError(limit);
+        return createProjectRows(tx as unknown as Db, ctx.cipher, { userId, name: data.name, description, k8sName });
+      })) as ProjectRow;
     } catch (err) {
       if (!isUniqueViolation(err)) throw err;
       const dup = await ctx.db.project.findFirst({ where: { userId, name: data.name }, select: { id: true } });
-      if (dup || attempt >= 2) throw new ApiError('conflict', `name: you already have a project named "${data.name}"; choose another name`);
+      if (dup || attempt >= 2) throw nameTaken(data.name);
     }
   }
 
-  const args: LifecycleInput = {
-    projectId: project.id,
-    ownerId: userId,
-    k8sName: project.k8sName,
-    projectName: project.name,
-    desired: 'RUNNING',
-    timings: ctx.timings,
-  };
-  try {
-    await ctx.temporal.workflow.start(WORKFLOW_TYPE, lifecycleStartOptions(args, ctx.taskQueue));
-  } catch (err) {
-    if (!isAlreadyStarted(err)) {
-      ctx.logger.error({ err, projectId: project.id }, 'starting the lifecycle workflow failed; removing the project rows');
-      await ctx.db.project.deleteMany({ where: { id: project.id } });
-      throw new ApiError('unavailable', 'the lifecycle service (Temporal) is not reachable; nothing was created, try again shortly');
-    }
+  const outcome = await startLifecycle(ctx, lifecycleInput(ctx, project, 'RUNNING'));
+  if (outcome === 'absent') {
+    // Temporal says there is no such workflow: nothing runs for these rows, remove them.
+    await ctx.db.project.deleteMany({ where: { id: project.id } });
+    throw new ApiError('unavailable', 'the lifecycle service (Temporal) is not reachable; nothing was created, try again shortly');
+  }
+  if (outcome === 'unknown') {
+    // Temporal did not say either way: the workflow may be running, so its rows stay (a
+    // lifecycle without rows would have nothing to report to; rows without a lifecycle can
+    // be started or deleted by the user).
+    throw new ApiError(
+      'unavailable',
+      `the lifecycle service (Temporal) did not confirm that the project's lifecycle started; the project was kept (id ${project.id}) because it may be running. ` +
+        'If it stays CREATING, start it again (POST /api/projects/<id>/start) or delete it.',
+      { projectId: project.id },
+    );
   }
   return { ...projectionView(project, null, null), environment: [] };
+}
+
+function lifecycleInput(ctx: ServiceContext, p: ProjectRow, desired: LifecycleInput['desired']): LifecycleInput {
+  return { projectId: p.id, ownerId: p.userId, k8sName: p.k8sName, projectName: p.name, desired, timings: ctx.timings };
+}
+
+const START_ATTEMPTS = 3;
+
+/**
+ * Starts a project's lifecycle under its fixed workflow ID. A failed start is ambiguous (a
+ * timeout or a dropped connection may come after the server started it), so it is answered
+ * by the server: start again with the same ID (WorkflowExecutionAlreadyStarted = it runs) and
+ * describe the workflow. `absent` only when Temporal said the workflow does not exist after
+ * every attempt; `unknown` when it could not be asked.
+ */
+export async function startLifecycle(ctx: ServiceContext, input: LifecycleInput): Promise<'started' | 'absent' | 'unknown'> {
+  const options = lifecycleStartOptions(input, ctx.taskQueue);
+  const rpc = <T>(fn: () => Promise<T>) => ctx.temporal.connection.withDeadline(Date.now() + ctx.startTimeoutMs, fn);
+  let absent = false;
+  for (let attempt = 0; attempt < START_ATTEMPTS; attempt++) {
+    if (attempt > 0) await new Promise((r) => setTimeout(r, ctx.startRetryDelayMs * attempt));
+    try {
+      await rpc(() => ctx.temporal.workflow.start(WORKFLOW_TYPE, options));
+      return 'started';
+    } catch (err) {
+      if (isAlreadyStarted(err)) return 'started';
+      ctx.logger.warn({ err, projectId: input.projectId, attempt }, 'starting the lifecycle workflow failed; asking Temporal whether it started anyway');
+    }
+    try {
+      await rpc(() => ctx.temporal.workflow.getHandle(options.workflowId).describe());
+      return 'started';
+    } catch (err) {
+      absent = isWorkflowNotFound(err);
+      if (!absent) ctx.logger.warn({ err, projectId: input.projectId, attempt }, 'describing the lifecycle workflow failed');
+    }
+  }
+  ctx.logger.error({ projectId: input.projectId, absent }, absent ? 'the lifecycle workflow could not be started' : 'the lifecycle workflow start is unconfirmed');
+  return absent ? 'absent' : 'unknown';
 }
 
 /** Status derived from the projection rows, for when the workflow cannot answer. */
@@ -196,6 +252,13 @@ export async function signalProject(ctx: ServiceContext, userId: string, project
     if (!isWorkflowNotFound(err)) {
       ctx.logger.error({ err, projectId }, `signal ${action} failed`);
       throw new ApiError('unavailable', 'the lifecycle service (Temporal) is not reachable; try again shortly');
+    }
+    // Never started (a create whose start was unconfirmed; the worker has not written a
+    // status yet): start starts it, under the same workflow ID.
+    if (action === 'start' && p.status === 'CREATING') {
+      const outcome = await startLifecycle(ctx, lifecycleInput(ctx, p, 'RUNNING'));
+      if (outcome !== 'started') throw new ApiError('unavailable', 'the lifecycle service (Temporal) is not reachable; try again shortly');
+      return { id: p.id, action, accepted: true };
     }
     // No lifecycle (it ended): deleting just removes the rows; anything else conflicts.
     if (action !== 'delete') throw new ApiError('conflict', 'project has no running lifecycle; delete it and create it again');

@@ -23,6 +23,8 @@ export const TERMINAL_CLOSE = {
   UPSTREAM_REFUSED: 4003,
   /** The page stopped answering pings. */
   CLIENT_TIMEOUT: 4008,
+  /** The session or API token that opened the terminal was revoked or expired. Sign in again. */
+  UNAUTHORIZED: 4401,
 } as const;
 
 export const TERMINAL_SIZE_LIMITS = { minColumns: 2, maxColumns: 1000, minRows: 1, maxRows: 500, defaultColumns: 80, defaultRows: 24 };

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { createLogger } from '../../../server/logger';
+import { tooManyStreamsMessage, type StreamLease, type StreamRegistry } from '../streams';
 import { TERMINAL_CLOSE, encodeServerControl, parseClientControl, parseTerminalQuery, type TerminalSize } from './browser-protocol';
 import { TTYD_SUBPROTOCOL, basicAuthHeader, decodeServerFrame, encodeInit, encodeInput, encodePause, encodeResize, encodeResume, ttydCredential } from './ttyd-protocol';
 
@@ -20,10 +21,15 @@ export interface TerminalProxyDeps {
   logger?: Logger;
   /**
    * Origins allowed to open the terminal (cookies ride along on cross-site WebSocket
-   * upgrades). Default: the Origin's host must equal the request's Host. Requests without
-   * an Origin (scripts, not browsers) are allowed.
+   * upgrades). Default: PUBLIC_URL's origin when `publicUrl` is set, else the Origin's host
+   * must equal the request's Host. Requests without an Origin (scripts, not browsers) are
+   * allowed.
    */
   allowedOrigins?: string[];
+  /** PUBLIC_URL: the one origin browsers open the terminal from (the Host header may be a proxy's). */
+  publicUrl?: string;
+  /** Per-user cap on open streams and the periodic credential re-check (the web app's registry). */
+  streams?: StreamRegistry;
   /** Ping interval towards the page; a page that misses a whole interval is dropped. */
   pingIntervalMs?: number;
   /** How long to wait for the sandbox's ttyd to accept the connection. */
@@ -58,12 +64,14 @@ function refuse(socket: Duplex, status: number, code: string, message: string, d
   );
 }
 
-function originAllowed(req: IncomingMessage, allowed: string[] | undefined): boolean {
+function originAllowed(req: IncomingMessage, allowed: string[] | undefined, publicOrigin: string | undefined): boolean {
   const origin = req.headers.origin;
   if (!origin) return true;
   if (allowed) return allowed.includes(origin);
   try {
-    return new URL(origin).host === req.headers.host;
+    const u = new URL(origin);
+    if (publicOrigin) return u.origin === publicOrigin;
+    return u.host === req.headers.host;
   } catch {
     return false;
   }
@@ -86,6 +94,7 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
   const live = new Set<{ client: WebSocket; upstream: WebSocket }>();
   const pingIntervalMs = deps.pingIntervalMs ?? 30_000;
   const upstreamTimeoutMs = deps.upstreamTimeoutMs ?? 10_000;
+  const publicOrigin = deps.publicUrl ? new URL(deps.publicUrl).origin : undefined;
   let closing = false;
 
   async function onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
@@ -95,7 +104,7 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
 
     socket.on('error', () => socket.destroy());
     if (closing) return refuse(socket, 503, 'unavailable', 'The server is shutting down.');
-    if (!originAllowed(req, deps.allowedOrigins)) return refuse(socket, 403, 'forbidden', 'This origin may not open the terminal.');
+    if (!originAllowed(req, deps.allowedOrigins, publicOrigin)) return refuse(socket, 403, 'forbidden', 'This origin may not open the terminal.');
 
     let projectId: string;
     try {
@@ -106,9 +115,11 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
     if (!PROJECT_ID.test(projectId)) return refuse(socket, 404, 'not_found', 'Project not found.');
 
     let target: TerminalTarget;
+    let userId: string;
     try {
       const user = await deps.authenticate(req);
       if (!user) return refuse(socket, 401, 'unauthorized', 'Sign in to open the terminal.');
+      userId = user.userId;
       target = await deps.resolveTarget(user.userId, projectId);
     } catch (err) {
       log.error({ err, projectId }, 'terminal: authentication or project lookup failed');
@@ -121,10 +132,25 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
       });
     }
 
+    // One slot of the user's stream cap, held until the page's connection ends; when the
+    // credential that opened it stops being valid, the terminal is closed.
+    let onRevoked: (reason: string) => void = () => undefined;
+    let lease: StreamLease | undefined;
+    if (deps.streams) {
+      const l = deps.streams.open(userId, req, 'terminal', (reason) => onRevoked(reason));
+      if (!l) return refuse(socket, 429, 'too_many_requests', tooManyStreamsMessage(deps.streams.maxPerUser), { limit: deps.streams.maxPerUser });
+      lease = l;
+    }
+
     const { size, session } = parseTerminalQuery(url.searchParams);
     const upstream = connectUpstream(target, session);
     const abort = () => upstream.terminate();
     socket.once('close', abort);
+    socket.once('close', () => lease?.release());
+    onRevoked = (reason) => {
+      upstream.terminate();
+      refuse(socket, 401, 'unauthorized', reason);
+    };
 
     let opened = false;
     upstream.once('unexpected-response', (_r, res) => {
@@ -143,7 +169,10 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
       opened = true;
       socket.off('close', abort);
       if (socket.destroyed) return upstream.terminate();
-      wss.handleUpgrade(req, socket, head, (client) => bridge(client, upstream, target.token, size, projectId));
+      wss.handleUpgrade(req, socket, head, (client) => {
+        onRevoked = (reason) => client.close(TERMINAL_CLOSE.UNAUTHORIZED, closeReason(reason));
+        bridge(client, upstream, target.token, size, projectId, lease);
+      });
     });
   }
 
@@ -158,7 +187,7 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
     });
   }
 
-  function bridge(client: WebSocket, upstream: WebSocket, token: string, size: TerminalSize, projectId: string): void {
+  function bridge(client: WebSocket, upstream: WebSocket, token: string, size: TerminalSize, projectId: string, lease?: StreamLease): void {
     const entry = { client, upstream };
     live.add(entry);
     let paused = false;
@@ -236,6 +265,7 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
 
     client.on('close', () => {
       clientGone = true;
+      lease?.release();
       clearInterval(ping);
       if (drainTimer) clearInterval(drainTimer);
       live.delete(entry);
