@@ -29,6 +29,8 @@ export interface ServiceContext {
   startTimeoutMs: number;
   /** Pause before retrying an unconfirmed lifecycle start (times the attempt number). */
   startRetryDelayMs: number;
+  /** How long a start/stop/delete Update may wait for a worker before the signal is sent instead. */
+  updateTimeoutMs: number;
   /** Time budget for reaching a user's Kubernetes API server when validating a kubeconfig. */
   kubeconfigTimeoutMs: number;
   /** Where users' clusters may be (checked when a kubeconfig is saved and at connect). */
@@ -49,6 +51,7 @@ export function createServiceContext(deps: AppDeps, overrides: Partial<ServiceCo
     startTimeoutMs: 10_000,
     startRetryDelayMs: 250,
     kubeconfigTimeoutMs: 5_000,
+    updateTimeoutMs: 3_000,
     egress: egressPolicyFromConfig(deps.config),
     timings: { sandboxDeadlineMs: deps.config.SANDBOX_DEADLINE_MS, databaseDeadlineMs: deps.config.DATABASE_DEADLINE_MS },
     ...overrides,

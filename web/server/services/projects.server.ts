@@ -1,11 +1,10 @@
 // Projects: create (rows in one transaction, then the lifecycle workflow), list, read
 // (status from the workflow's `status` query, projection rows as fallback) and the
-// start/stop/delete signals. Never calls Kubernetes: it writes rows, signals, answers.
+// start/stop/delete intents (Workflow Updates, signals as the fallback). Never calls
+// Kubernetes: it writes rows, tells the workflow, answers.
 import { z } from 'zod';
 import {
-  SIGNALS,
   STAGE_NAMES,
-  STATUS_QUERY,
   WORKFLOW_TYPE,
   type LifecycleInput,
   type ProjectStatusView,
@@ -18,7 +17,8 @@ import { createProjectRows } from '../../../server/project-rows';
 import type { ServiceContext } from '../context';
 import { ApiError, notFound, parseInput } from '../http/errors';
 import { listEnvironment, type EnvironmentDto } from './environment.server';
-import { isAlreadyStarted, isUniqueViolation, isWorkflowNotFound, withTimeout } from './temporal-errors';
+import { deleteSignal, deleteUpdate, environmentChangedSignal, startSignal, startUpdate, statusQuery, stopSignal, stopUpdate } from '../../../workflows/messages';
+import { isAlreadyStarted, isUniqueViolation, isUpdateRejected, isWorkflowNotFound, withTimeout } from './temporal-errors';
 import { descriptionSchema, projectNameSchema } from './validation';
 import { lifecycleStartOptions } from '../../../common/start-lifecycle';
 
@@ -220,7 +220,7 @@ async function fromProjection(ctx: ServiceContext, p: ProjectRow): Promise<Proje
 export async function projectStatus(ctx: ServiceContext, p: ProjectRow): Promise<ProjectDto> {
   // A deadline on the RPC itself: without a worker a query would otherwise keep retrying.
   const query = ctx.temporal.connection
-    .withDeadline(Date.now() + ctx.queryTimeoutMs, () => ctx.temporal.workflow.getHandle(workflowIdForProject(p.id)).query<ProjectStatusView>(STATUS_QUERY))
+    .withDeadline(Date.now() + ctx.queryTimeoutMs, () => ctx.temporal.workflow.getHandle(workflowIdForProject(p.id)).query(statusQuery))
     .then((v) => v as ProjectStatusView | null)
     .catch((err) => {
       if (!isWorkflowNotFound(err)) ctx.logger.warn({ err: (err as Error).message, projectId: p.id }, 'status query failed; using the projection');
@@ -241,13 +241,35 @@ export async function getProject(ctx: ServiceContext, userId: string, projectId:
 export type ProjectAction = 'start' | 'stop' | 'delete';
 
 /** Sends the lifecycle signal; the workflow does the work. */
-export async function signalProject(ctx: ServiceContext, userId: string, projectId: string, action: ProjectAction): Promise<{ id: string; action: ProjectAction; accepted: true }> {
+const INTENTS = {
+  start: { update: startUpdate, signal: startSignal },
+  stop: { update: stopUpdate, signal: stopSignal },
+  delete: { update: deleteUpdate, signal: deleteSignal },
+} as const;
+
+export async function signalProject(
+  ctx: ServiceContext,
+  userId: string,
+  projectId: string,
+  action: ProjectAction,
+): Promise<{ id: string; action: ProjectAction; accepted: true; desired?: string }> {
   const p = await findOwnedProject(ctx, userId, projectId);
   if (action !== 'delete' && p.status === 'TERMINATING') {
     throw new ApiError('conflict', `project is being deleted; it cannot ${action}`);
   }
+  const handle = ctx.temporal.workflow.getHandle(workflowIdForProject(p.id));
+  // An Update gets the workflow's own answer (a start after delete is refused with the
+  // reason). When no worker answers in time, or the lifecycle is gone, the signal path
+  // below decides: the signal is the contract, and the intent is idempotent.
   try {
-    await ctx.temporal.workflow.getHandle(workflowIdForProject(p.id)).signal(SIGNALS[action]);
+    const accepted = await ctx.temporal.withDeadline(Date.now() + ctx.updateTimeoutMs, () => handle.executeUpdate(INTENTS[action].update));
+    return { id: p.id, action, accepted: true, desired: accepted.desired };
+  } catch (err) {
+    if (isUpdateRejected(err)) throw new ApiError('conflict', `cannot ${action}: ${(err as { cause?: Error }).cause?.message ?? 'the lifecycle refused it'}`);
+    ctx.logger.debug({ projectId, err: (err as Error).message }, `update ${action} not answered; signalling`);
+  }
+  try {
+    await handle.signal(INTENTS[action].signal);
   } catch (err) {
     if (!isWorkflowNotFound(err)) {
       ctx.logger.error({ err, projectId }, `signal ${action} failed`);
@@ -273,7 +295,7 @@ export async function signalEnvironmentChanged(ctx: ServiceContext, projectIds: 
     projectIds.map((id) =>
       ctx.temporal.workflow
         .getHandle(workflowIdForProject(id))
-        .signal(SIGNALS.environmentChanged)
+        .signal(environmentChangedSignal)
         .catch((err) => {
           if (!isWorkflowNotFound(err)) ctx.logger.warn({ err: (err as Error).message, projectId: id }, 'environmentChanged signal failed');
         }),

@@ -9,6 +9,11 @@ export function isWorkflowNotFound(err: unknown): boolean {
   return e?.name === 'WorkflowNotFoundError' || /workflow (execution )?not found|not found/i.test(e?.message ?? '') && e?.code === 5;
 }
 
+/** The workflow's validator refused an Update (the answer names why). */
+export function isUpdateRejected(err: unknown): boolean {
+  return (err as Error)?.name === 'WorkflowUpdateFailedError';
+}
+
 export function isUniqueViolation(err: unknown): boolean {
   return (err as { code?: string })?.code === 'P2002';
 }
