@@ -21,6 +21,8 @@ const config = {
     '<rootDir>/runtime/*.test.ts',
     '<rootDir>/web/server/terminal/*-protocol.test.ts',
     '<rootDir>/web/server/terminal/proxy.test.ts',
+    '<rootDir>/web/app/lib/*.test.ts',
+    '<rootDir>/web/server/page-errors.test.ts',
   ],
 };
 export default config;

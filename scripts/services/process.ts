@@ -1,5 +1,5 @@
 // Child-process helpers for the embedded services: spawn with prefixed logs, wait for a
-// TCP port, stop with SIGTERM then SIGKILL.
+// TCP port, stop with a signal (SIGTERM unless told otherwise) then SIGKILL.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -10,15 +10,25 @@ export interface ManagedProcess {
   stop(): Promise<void>;
 }
 
-export function startProcess(
-  name: string,
-  command: string,
-  args: string[],
-  opts: SpawnOptions & { logFile?: string } = {},
-): ManagedProcess {
-  const { logFile, ...spawnOpts } = opts;
+export interface StartProcessOptions extends SpawnOptions {
+  /** Append stdout and stderr to this file (else they are inherited). */
+  logFile?: string;
+  /** Signal that asks the process to stop (default SIGTERM). */
+  stopSignal?: NodeJS.Signals;
+  /** How long stop() waits before SIGKILL (default 10 s). */
+  stopTimeoutMs?: number;
+}
+
+export function startProcess(name: string, command: string, args: string[], opts: StartProcessOptions = {}): ManagedProcess {
+  const { logFile, stopSignal = 'SIGTERM', stopTimeoutMs = 10_000, ...spawnOpts } = opts;
   const out = logFile ? fs.openSync(logFile, 'a') : 'inherit';
-  const child = spawn(command, args, { stdio: ['ignore', out, out], ...spawnOpts });
+  let child: ChildProcess;
+  try {
+    child = spawn(command, args, { stdio: ['ignore', out, out], ...spawnOpts });
+  } finally {
+    // The child holds its own copy of the descriptor.
+    if (typeof out === 'number') fs.closeSync(out);
+  }
   let exited = child.exitCode !== null;
   const exitedPromise = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
   return {
@@ -26,8 +36,8 @@ export function startProcess(
     child,
     async stop() {
       if (exited) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      child.kill(stopSignal);
+      const timer = setTimeout(() => child.kill('SIGKILL'), stopTimeoutMs);
       await exitedPromise;
       clearTimeout(timer);
     },

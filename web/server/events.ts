@@ -16,6 +16,8 @@ export interface Subscriber {
 
 export interface StatusHub {
   subscribe(projectId: string, s: Subscriber): () => void;
+  /** Called with the id of every project that may have changed (a user's project list). */
+  subscribeAll(changed: (projectId: string) => void): () => void;
   /** 'listen' or 'poll': how changes are detected right now. */
   mode(): 'listen' | 'poll' | 'idle';
   close(): Promise<void>;
@@ -41,7 +43,16 @@ export function createStatusHub(o: StatusHubOptions): StatusHub {
   let polling = false;
   const lastSeen = new Map<string, number>();
 
+  const everything = new Set<(projectId: string) => void>();
+
   const notify = (projectId: string) => {
+    for (const f of everything) {
+      try {
+        f(projectId);
+      } catch (err) {
+        o.logger.warn({ err }, 'status subscriber failed');
+      }
+    }
     for (const s of subs.get(projectId) ?? []) {
       try {
         s.changed();
@@ -129,6 +140,11 @@ export function createStatusHub(o: StatusHubOptions): StatusHub {
           lastSeen.delete(projectId);
         }
       };
+    },
+    subscribeAll(changed) {
+      everything.add(changed);
+      void ensureListening();
+      return () => void everything.delete(changed);
     },
     mode: () => (listening ? 'listen' : pollTimer ? 'poll' : 'idle'),
     async close() {

@@ -1,12 +1,15 @@
-// Project detail: live status pushed over Server-Sent Events (no polling), the five stages
+// Project detail: live status pushed over Server-Sent Events (no polling; the stream
+// reconnects with backoff and the indicator says whether updates arrive), the five stages
 // with durations, URLs, the last error, start/stop/delete (delete asks first) and the
 // environment variables by category (secret values masked; a change rolls the sandbox).
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigate, useNavigation, useRevalidator } from '@remix-run/react';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { EnvironmentDto, ProjectDto } from '../../server/web-api';
+import { LiveIndicator } from '../components/LiveIndicator';
 import { StatusBadge } from '../components/StatusBadge';
 import { Stages } from '../components/Stages';
+import { useLiveStream, type LiveStatus } from '../lib/use-live-stream';
 import { formError, requireUserId } from '../lib/session.server';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.project.name ?? 'Project'} · FullstackAgent` }];
@@ -21,7 +24,8 @@ const CATEGORIES = [
 export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const userId = requireUserId(context, request);
   try {
-    return json({ project: await context.api.getProject(userId, params.projectId!) });
+    // renderedAt: the clock the stage timers start from, the same on the server and in the browser (hydration).
+    return json({ project: await context.api.getProject(userId, params.projectId!), renderedAt: Date.now() });
   } catch (err) {
     const { error, status } = formError(err);
     throw new Response(error, { status, statusText: status === 404 ? 'Not Found' : 'Error' });
@@ -74,34 +78,27 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
 
 type LiveView = Omit<ProjectDto, 'environment'> & { deleted?: boolean };
 
-/** Subscribes to the project's SSE stream; the server pushes a snapshot on every change. */
-function useLiveStatus(initial: LiveView): { view: LiveView; connected: boolean } {
+/** Subscribes to the project's SSE stream (reconnecting with backoff); the server pushes a snapshot on every change. */
+function useLiveStatus(initial: LiveView): { view: LiveView; live: LiveStatus } {
   const [view, setView] = useState(initial);
-  const [connected, setConnected] = useState(false);
   const navigate = useNavigate();
   // Fresh loader data (after an action) replaces the view; re-renders alone do not.
   useEffect(() => setView(initial), [initial]);
-  useEffect(() => {
-    const es = new EventSource(`/api/projects/${initial.id}/events`);
-    es.onopen = () => setConnected(true);
-    es.onerror = () => setConnected(false);
-    es.onmessage = (e) => {
-      const next = JSON.parse(e.data) as LiveView;
-      if (next.deleted) {
-        es.close();
-        navigate('/projects');
-        return;
-      }
-      setView((v) => ({ ...v, ...next }));
-    };
-    return () => es.close();
-  }, [initial.id, navigate]);
-  return { view, connected };
+  const live = useLiveStream<LiveView>(`/api/projects/${encodeURIComponent(initial.id)}/events`, (next) => {
+    if (next.deleted) {
+      navigate('/projects');
+      return;
+    }
+    setView((v) => ({ ...v, ...next }));
+  });
+  return { view, live };
 }
 
-function useNow(active: boolean): number {
-  const [now, setNow] = useState(() => Date.now());
+/** A clock for the running stage timers: `start` (from the loader) until mounted, then ticking each second. */
+function useNow(active: boolean, start: number): number {
+  const [now, setNow] = useState(start);
   useEffect(() => {
+    setNow(Date.now());
     if (!active) return;
     const t = setInterval(() => setNow(Date.now()), 1000);
     return () => clearInterval(t);
@@ -256,15 +253,15 @@ function Environment({ vars }: { vars: EnvironmentDto[] }) {
 }
 
 export default function ProjectDetail() {
-  const { project } = useLoaderData<typeof loader>();
+  const { project, renderedAt } = useLoaderData<typeof loader>();
   const environment = project.environment ?? [];
   const initial = useMemo(() => {
     const { environment: _env, ...rest } = project;
     return rest as LiveView;
   }, [project]);
-  const { view, connected } = useLiveStatus(initial);
+  const { view, live } = useLiveStatus(initial);
   const busy = view.stages.some((s) => s.state === 'active') || ['CREATING', 'STARTING', 'STOPPING', 'TERMINATING', 'UPDATING'].includes(view.status);
-  const now = useNow(busy);
+  const now = useNow(busy, renderedAt);
   const data = useActionData<typeof action>();
   const lifecycleResult = data && ['start', 'stop'].includes(String(data.intent)) ? data : null;
   const revalidator = useRevalidator();
@@ -284,9 +281,7 @@ export default function ProjectDetail() {
           <p className="muted small">
             {view.description ? `${view.description} · ` : ''}
             <code>{view.k8sName}</code>
-            <span className={`live ${connected ? 'live-on' : ''}`} title={connected ? 'Live updates connected' : 'Reconnecting…'}>
-              {connected ? 'live' : 'connecting'}
-            </span>
+            <LiveIndicator status={live} />
           </p>
         </div>
         <div className="actions">

@@ -1,7 +1,11 @@
+// The user's projects, kept live: GET /api/events pushes the list on every change (status,
+// new, gone), so statuses change on screen without a reload.
 import { json, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Link, useLoaderData } from '@remix-run/react';
+import { LiveIndicator } from '../components/LiveIndicator';
 import { StatusBadge } from '../components/StatusBadge';
 import { ago } from '../lib/format';
+import { useLiveList } from '../lib/use-live-list';
 import { requireUserId } from '../lib/session.server';
 
 export const meta: MetaFunction = () => [{ title: 'Projects · FullstackAgent' }];
@@ -12,13 +16,17 @@ export async function loader({ request, context }: LoaderFunctionArgs) {
 }
 
 export default function Projects() {
-  const { projects } = useLoaderData<typeof loader>();
+  const loaded = useLoaderData<typeof loader>();
+  const { items: projects, live } = useLiveList(loaded.projects, '/api/events', (m: { projects: typeof loaded.projects }) => m.projects);
   return (
     <>
       <div className="page-head">
         <div>
           <h1>Projects</h1>
-          <p className="muted">Each project is a sandbox with a terminal, an AI coding agent and its own PostgreSQL.</p>
+          <p className="muted">
+            Each project is a sandbox with a terminal, an AI coding agent and its own PostgreSQL.
+            <LiveIndicator status={live} />
+          </p>
         </div>
         <Link to="/projects/new" className="btn btn-primary">
           New project
