@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, databaseUrl, loadConfig } from './config';
 import { describeTemporalConnection, temporalConnectionOptions } from './temporal-connection';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -178,5 +178,19 @@ describe('README.md configuration table', () => {
     const doc = fs.readFileSync(path.join(here, '../README.md'), 'utf8');
     const undocumented = Object.keys(configSchema.shape).filter((name) => !doc.includes(`| \`${name}\` |`));
     expect(undocumented).toEqual([]);
+  });
+});
+
+describe('databaseUrl', () => {
+  it('is DATABASE_URL when set, else the embedded server initialized in DATA_DIR, else a clear error', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fsa-dburl-'));
+    try {
+      expect(databaseUrl(loadConfig({ DATA_DIR: dir, DATABASE_URL: 'postgresql://u:p@db:5432/x' }))).toBe('postgresql://u:p@db:5432/x');
+      expect(() => databaseUrl(loadConfig({ DATA_DIR: dir }))).toThrow(/DATABASE_URL: not set, and no embedded PostgreSQL was initialized/);
+      fs.writeFileSync(path.join(dir, 'postgres-app.password'), 'p w/x\n');
+      expect(databaseUrl(loadConfig({ DATA_DIR: dir, EMBEDDED_DB_PORT: '5544' }))).toBe('postgresql://fullstackagent:p%20w%2Fx@127.0.0.1:5544/fullstackagent?sslmode=disable');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { embeddedDatabaseUrl } from './embedded-db';
 import { parseAllowList } from './egress';
 
 const bool = z
@@ -17,7 +18,7 @@ const url = (what: string) => z.url(`must be an absolute URL such as ${what}`);
 
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
-  /** Folder for embedded state: PGlite data, Temporal SQLite, generated keys, cluster. */
+  /** Folder for embedded state: PostgreSQL data, Temporal SQLite, generated keys, cluster. */
   DATA_DIR: z.string().min(1).default(path.resolve(process.cwd(), '.data')),
   /** Folder for heavy builds (Temporal CLI, Kubernetes binaries); outside the repository. */
   CACHE_DIR: z.string().min(1).default(path.join(process.env.HOME ?? '/tmp', '.cache', 'fullstackagent')),
@@ -27,7 +28,7 @@ export const configSchema = z.object({
   /** Public base URL of the web app (Auth.js callbacks); defaults to http://localhost:PORT. */
   PUBLIC_URL: url('https://agents.example.com').optional(),
 
-  /** Absent: the embedded PGlite server on EMBEDDED_DB_PORT is used. */
+  /** Absent: the embedded PostgreSQL on EMBEDDED_DB_PORT (started by scripts/platform.ts) is used. */
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must start with postgresql://')
@@ -184,5 +185,10 @@ export function publicUrl(c: Config): string {
 }
 
 export function databaseUrl(c: Config): string {
-  return c.DATABASE_URL ?? `postgresql://postgres:postgres@127.0.0.1:${c.EMBEDDED_DB_PORT}/postgres?sslmode=disable`;
+  if (c.DATABASE_URL) return c.DATABASE_URL;
+  const embedded = embeddedDatabaseUrl(c.DATA_DIR, c.EMBEDDED_DB_PORT);
+  if (!embedded) {
+    throw new ConfigError([`DATABASE_URL: not set, and no embedded PostgreSQL was initialized in ${c.DATA_DIR}; start the platform with ./scripts/start.sh, or set DATABASE_URL`]);
+  }
+  return embedded;
 }

@@ -132,12 +132,20 @@ describe('projectLifecycle', () => {
   });
 
   it('waits for readiness with doubling backoff', async () => {
-    const { activities, fake } = createFakeActivities({ sandboxReadyMs: 2_500 });
+    const { activities, fake } = createFakeActivities({ sandboxReadyMs: 0 });
     await harness.startWorker(activities);
+    // Not ready until the workflow has polled enough times: the count, not the machine's
+    // speed, decides how long the wait takes.
+    fake.neverBecomeReady('backoff1');
     const handle = await harness.startProject({ projectId: 'backoff1', timings: { initialBackoffMs: 50, maxBackoffMs: 200 } });
+    const pollsAfterEnsure = () => {
+      const ensured = fake.callsOf('ensureSandbox', 'backoff1')[0]?.at;
+      return ensured === undefined ? [] : fake.callsOf('observeSandbox', 'backoff1').filter((c) => c.at > ensured).map((c) => c.at);
+    };
+    await waitFor(async () => pollsAfterEnsure().length, (n) => n >= 5, 60_000, 'five readiness polls');
+    fake.neverReady.delete('backoff1');
     await waitForStatus(handle, isStatus('RUNNING'));
-    const ensured = fake.callsOf('ensureSandbox', 'backoff1')[0]!.at;
-    const polls = fake.callsOf('observeSandbox', 'backoff1').filter((c) => c.at > ensured).map((c) => c.at);
+    const polls = pollsAfterEnsure();
     const gaps = polls.slice(1).map((t, i) => t - polls[i]!);
     // Timers never fire early: 50, 100, 200, 200, ... at least.
     expect(gaps[0]!).toBeGreaterThanOrEqual(50);

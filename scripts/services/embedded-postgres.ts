@@ -34,8 +34,8 @@ export const EMBEDDED_PG_VERSION = '17.10.0-beta.17';
 /** The system account used as root when user namespaces are unavailable. */
 export const SYSTEM_USER = 'fsa-postgres';
 /** Database of the platform inside the embedded server, and the role that owns it (the admin database is `postgres`). */
-export const APP_DATABASE = 'fullstackagent';
-export const APP_ROLE = 'fullstackagent';
+export { APP_DATABASE, APP_ROLE } from '../../server/embedded-db';
+import { APP_DATABASE, APP_PASSWORD_FILE, APP_ROLE } from '../../server/embedded-db';
 const SUPERUSER = 'postgres';
 
 export type RunAs = { kind: 'self' } | { kind: 'userns'; uid: number; gid: number } | { kind: 'system-user'; name: string; uid: number; gid: number };
@@ -213,7 +213,7 @@ function secretFile(dataDir: string, name: string): string {
 
 /** Passwords of the superuser and of the platform's role, generated once into DATA_DIR (mode 0600). */
 export function embeddedPasswords(dataDir: string): { superuser: string; app: string } {
-  return { superuser: secretFile(dataDir, 'postgres.password'), app: secretFile(dataDir, 'postgres-app.password') };
+  return { superuser: secretFile(dataDir, 'postgres.password'), app: secretFile(dataDir, APP_PASSWORD_FILE) };
 }
 
 export function embeddedUrls(dataDir: string, port: number): { url: string; adminUrl: string } {
