@@ -10,6 +10,7 @@ import type { StatusHub } from './events';
 import { ApiError, sendError } from './http/errors';
 import { listProjects } from './services/projects.server';
 import { tooManyStreamsMessage, type StreamLease, type StreamRegistry } from './streams';
+import { startEventStream } from './sse';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -24,14 +25,7 @@ export function projectListEvents(ctx: ServiceContext, hub: StatusHub, streams: 
 }
 
 function streamList(ctx: ServiceContext, hub: StatusHub, req: Request, res: Response, userId: string, lease: StreamLease) {
-  res.writeHead(200, {
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache, no-transform',
-    Connection: 'keep-alive',
-    'X-Accel-Buffering': 'no',
-  });
-  res.write('retry: 3000\n\n');
-  res.flushHeaders?.();
+  startEventStream(res);
 
   let closed = false;
   let last = '';

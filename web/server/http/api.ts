@@ -12,6 +12,7 @@ import { createToken, listTokens, revokeToken } from '../services/tokens.server'
 import { findUser } from '../services/users.server';
 import { tooManyStreamsMessage, type StreamLease, type StreamRegistry } from '../streams';
 import { ApiError, errorHandler, sendError } from './errors';
+import { startEventStream } from '../sse';
 
 export const BODY_LIMIT = '100kb';
 const HEARTBEAT_MS = 15_000;
@@ -131,14 +132,7 @@ function streamStatus(
   projectId: string,
   lease: StreamLease,
 ): (last?: { event: string; data: unknown }) => void {
-  res.writeHead(200, {
-    'Content-Type': 'text/event-stream; charset=utf-8',
-    'Cache-Control': 'no-cache, no-transform',
-    Connection: 'keep-alive',
-    'X-Accel-Buffering': 'no',
-  });
-  res.write('retry: 3000\n\n');
-  res.flushHeaders?.();
+  startEventStream(res);
 
   let closed = false;
   let last = '';
