@@ -9,7 +9,7 @@ import { SIGNALS } from '../../../common/lifecycle';
 import { workflowIdForProject } from '../../../common/names';
 import type { ServiceContext } from '../context';
 import { ApiError, notFound, parseInput } from '../http/errors';
-import { findOwnedProject } from './projects.server';
+import { findOwnedProject } from './ownership.server';
 import { isUniqueViolation, isWorkflowNotFound } from './temporal-errors';
 
 export const ENV_CATEGORIES = ['general', 'auth', 'payment', 'secret'] as const;

@@ -15,8 +15,9 @@ import type { ProjectStatus, ResourceStatus } from '../../../common/status';
 import type { Db } from '../../../server/db';
 import { createProjectRows } from '../../../server/project-rows';
 import type { ServiceContext } from '../context';
-import { ApiError, notFound, parseInput } from '../http/errors';
+import { ApiError, parseInput } from '../http/errors';
 import { listEnvironment, type EnvironmentDto } from './environment.server';
+import { findOwnedProject, type ProjectRow } from './ownership.server';
 import { deleteSignal, deleteUpdate, environmentChangedSignal, startSignal, startUpdate, statusQuery, stopSignal, stopUpdate } from '../../../workflows/messages';
 import { isAlreadyStarted, isUniqueViolation, isUpdateRejected, isWorkflowNotFound, withTimeout } from './temporal-errors';
 import { descriptionSchema, projectNameSchema } from './validation';
@@ -52,17 +53,6 @@ export interface ProjectDto extends Omit<ProjectStatusView, 'projectId'> {
   environment?: EnvironmentDto[];
 }
 
-type ProjectRow = {
-  id: string;
-  name: string;
-  description: string | null;
-  userId: string;
-  k8sName: string;
-  status: ProjectStatus;
-  lastError: string | null;
-  createdAt: Date;
-  updatedAt: Date;
-};
 
 const summary = (p: ProjectRow): ProjectSummary => ({
   id: p.id,
@@ -75,13 +65,6 @@ const summary = (p: ProjectRow): ProjectSummary => ({
   updatedAt: p.updatedAt.toISOString(),
 });
 
-/** The project if it belongs to the user; anyone else's (or none) is a 404. */
-export async function findOwnedProject(ctx: ServiceContext, userId: string, projectId: string): Promise<ProjectRow> {
-  if (typeof projectId !== 'string' || projectId.length === 0 || projectId.length > 64) throw notFound();
-  const p = await ctx.db.project.findFirst({ where: { id: projectId, userId } });
-  if (!p) throw notFound();
-  return p as ProjectRow;
-}
 
 export async function listProjects(ctx: ServiceContext, userId: string): Promise<ProjectSummary[]> {
   const rows = await ctx.db.project.findMany({ where: { userId }, orderBy: { createdAt: 'desc' } });

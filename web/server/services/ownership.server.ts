@@ -1,0 +1,26 @@
+// Ownership of projects: the one lookup every project-scoped route goes through. Its own
+// module, so the project and environment services can both use it without importing
+// each other.
+import type { ProjectStatus } from '../../../common/status';
+import type { ServiceContext } from '../context';
+import { notFound } from '../http/errors';
+
+export type ProjectRow = {
+  id: string;
+  name: string;
+  description: string | null;
+  userId: string;
+  k8sName: string;
+  status: ProjectStatus;
+  lastError: string | null;
+  createdAt: Date;
+  updatedAt: Date;
+};
+
+/** The project if it belongs to the user; anyone else's (or none) is a 404. */
+export async function findOwnedProject(ctx: ServiceContext, userId: string, projectId: string): Promise<ProjectRow> {
+  if (typeof projectId !== 'string' || projectId.length === 0 || projectId.length > 64) throw notFound();
+  const p = await ctx.db.project.findFirst({ where: { id: projectId, userId } });
+  if (!p) throw notFound();
+  return p as ProjectRow;
+}
