@@ -10,7 +10,7 @@ import type { StatusHub } from './events';
 import { ApiError, sendError } from './http/errors';
 import { listProjects } from './services/projects.server';
 import { tooManyStreamsMessage, type StreamLease, type StreamRegistry } from './streams';
-import { startEventStream } from './sse';
+import { coalesced, startEventStream } from './sse';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -29,43 +29,31 @@ function streamList(ctx: ServiceContext, hub: StatusHub, req: Request, res: Resp
 
   let closed = false;
   let last = '';
-  let running = false;
-  let again = false;
   let seq = 0;
   /** The user's projects as of the last snapshot, with their per-project subscriptions. */
   const mine = new Map<string, () => void>();
 
-  const push = async () => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    try {
-      do {
-        again = false;
-        const projects = await listProjects(ctx, userId);
-        if (closed) return;
-        // Per-project subscriptions keep the polling fallback (which only watches subscribed ids) working.
-        const ids = new Set(projects.map((p) => p.id));
-        for (const [id, unsubscribe] of mine) {
-          if (ids.has(id)) continue;
-          unsubscribe();
-          mine.delete(id);
-        }
-        for (const id of ids) if (!mine.has(id)) mine.set(id, hub.subscribe(id, { changed: () => void push() }));
-        const key = JSON.stringify(projects.map(({ updatedAt: _u, ...p }) => p));
-        if (key !== last) {
-          last = key;
-          res.write(`id: ${++seq}\ndata: ${JSON.stringify({ projects })}\n\n`);
-        }
-      } while (again && !closed);
-    } catch (err) {
-      ctx.logger.warn({ err: (err as Error).message, userId }, 'project list snapshot failed');
-    } finally {
-      running = false;
-    }
-  };
+  const push = coalesced(
+    async () => {
+      if (closed) return;
+      const projects = await listProjects(ctx, userId);
+      if (closed) return;
+      // Per-project subscriptions keep the polling fallback (which only watches subscribed ids) working.
+      const ids = new Set(projects.map((p) => p.id));
+      for (const [id, unsubscribe] of mine) {
+        if (ids.has(id)) continue;
+        unsubscribe();
+        mine.delete(id);
+      }
+      for (const id of ids) if (!mine.has(id)) mine.set(id, hub.subscribe(id, { changed: () => void push() }));
+      const key = JSON.stringify(projects.map(({ updatedAt: _u, ...p }) => p));
+      if (key !== last) {
+        last = key;
+        res.write(`id: ${++seq}\ndata: ${JSON.stringify({ projects })}\n\n`);
+      }
+    },
+    (err) => ctx.logger.warn({ err: (err as Error).message, userId }, 'project list snapshot failed'),
+  );
 
   // A project this stream does not know yet may be a new one of this user's.
   const checkUnknown = async (projectId: string) => {

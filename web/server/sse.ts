@@ -12,3 +12,29 @@ export function startEventStream(res: Response): void {
   res.write('retry: 3000\n\n');
   res.flushHeaders?.();
 }
+
+/**
+ * Serializes snapshot pushes: a trigger while one runs asks for exactly one more run after
+ * it, so bursts of changes cost at most two reads and the last state is always sent.
+ */
+export function coalesced(run: () => Promise<void>, onError: (err: unknown) => void): () => Promise<void> {
+  let running = false;
+  let again = false;
+  return async () => {
+    if (running) {
+      again = true;
+      return;
+    }
+    running = true;
+    try {
+      do {
+        again = false;
+        await run();
+      } while (again);
+    } catch (err) {
+      onError(err);
+    } finally {
+      running = false;
+    }
+  };
+}

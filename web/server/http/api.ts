@@ -13,7 +13,7 @@ import { createToken, listTokens, revokeToken } from '../services/tokens.server'
 import { findUser } from '../services/users.server';
 import { tooManyStreamsMessage, type StreamLease, type StreamRegistry } from '../streams';
 import { ApiError, errorHandler, sendError } from './errors';
-import { startEventStream } from '../sse';
+import { coalesced, startEventStream } from '../sse';
 
 export const BODY_LIMIT = '100kb';
 const HEARTBEAT_MS = 15_000;
@@ -137,8 +137,6 @@ function streamStatus(
 
   let closed = false;
   let last = '';
-  let running = false;
-  let again = false;
   let seq = 0;
 
   const end = (last?: { event: string; data: unknown }) => {
@@ -151,35 +149,25 @@ function streamStatus(
     res.end();
   };
 
-  const push = async () => {
-    if (running) {
-      again = true;
-      return;
-    }
-    running = true;
-    try {
-      do {
-        again = false;
-        const row = await ctx.db.project.findFirst({ where: { id: projectId, userId } });
-        // Gone: the lifecycle deleted it (TERMINATED); say so once and end the stream.
-        const view = row
-          ? await projectStatus(ctx, row as never)
-          : { id: projectId, status: 'TERMINATED', deleted: true, updatedAt: new Date().toISOString() };
-        if (closed) return;
-        const { updatedAt: _u, ...comparable } = view as { updatedAt?: string };
-        const key = JSON.stringify(comparable);
-        if (key !== last) {
-          last = key;
-          res.write(`id: ${++seq}\ndata: ${JSON.stringify(view)}\n\n`);
-        }
-        if (!row) return end();
-      } while (again && !closed);
-    } catch (err) {
-      ctx.logger.warn({ err: (err as Error).message, projectId }, 'status snapshot failed');
-    } finally {
-      running = false;
-    }
-  };
+  const push = coalesced(
+    async () => {
+      if (closed) return;
+      const row = await ctx.db.project.findFirst({ where: { id: projectId, userId } });
+      // Gone: the lifecycle deleted it (TERMINATED); say so once and end the stream.
+      const view = row
+        ? await projectStatus(ctx, row as never)
+        : { id: projectId, status: 'TERMINATED', deleted: true, updatedAt: new Date().toISOString() };
+      if (closed) return;
+      const { updatedAt: _u, ...comparable } = view as { updatedAt?: string };
+      const key = JSON.stringify(comparable);
+      if (key !== last) {
+        last = key;
+        res.write(`id: ${++seq}\ndata: ${JSON.stringify(view)}\n\n`);
+      }
+      if (!row) end();
+    },
+    (err) => ctx.logger.warn({ err: (err as Error).message, projectId }, 'status snapshot failed'),
+  );
 
   const unsubscribe = hub.subscribe(projectId, { changed: () => void push() });
   const heartbeat = setInterval(() => res.write(': heartbeat\n\n'), HEARTBEAT_MS);
