@@ -240,7 +240,9 @@ describe('projects', () => {
     await waitFor(async () => watch.stdout() + '|' + watchJson.stdout(), (s) => /status RUNNING/.test(s) && /"RUNNING"/.test(s), 20_000, 'first snapshots');
     parse(actionOutputSchema, await fsa(alice, ['stop', id, '--json']));
     await waitFor(async () => watch.stdout(), (s) => /status STOPPED/.test(s), 20_000, 'STOPPED in the watch');
-    await waitFor(async () => watchJson.stdout(), (s) => /"STOPPED"/.test(s), 20_000, 'STOPPED in the JSON watch');
+    // The project's own status, not a resource's ("STOPPED" also appears inside a PARTIAL line).
+    const statuses = (out: string) => out.trim().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { status?: string }).status);
+    await waitFor(async () => watchJson.stdout(), (s) => statuses(s).includes('STOPPED'), 20_000, 'STOPPED in the JSON watch');
     watch.kill('SIGINT');
     watchJson.kill('SIGINT');
     const [a, b] = await Promise.all([watch.done, watchJson.done]);
