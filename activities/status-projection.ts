@@ -1,24 +1,44 @@
 // recordStatus: writes the workflow's status into the Project, Sandbox and Database rows
 // (the projection the web lists from) and notifies listeners (the web's SSE) with
-// pg_notify. The worker is the only writer of these columns.
-import type { ProjectStatusView } from '../common/lifecycle';
+// pg_notify. The worker is the only writer of these columns. With a status come the
+// timeline entries the workflow queued since the last write (ProjectEvent); their ids are
+// fixed by the workflow, so a retried activity writes each entry once. It also keeps
+// `stoppedAt` (retention counts from it; leaving STOPPED clears a retention notice) and,
+// when a project is deleted, removes its Temporal Schedules.
+import { Context } from '@temporalio/activity';
+import type { ProjectStatusView, TimelineEvent } from '../common/lifecycle';
 import type { Db } from '../server/db';
+import { deleteProjectSchedules } from '../server/schedules';
+import type { TimelineBatch } from './types';
 
 export const STATUS_CHANNEL = 'project_status';
 
 export function createStatusProjection(db: Db) {
   return {
-    async recordStatus(view: ProjectStatusView): Promise<void> {
+    async recordStatus(view: ProjectStatusView, timeline?: TimelineBatch): Promise<void> {
       const projectId = view.projectId;
+      if (timeline?.events.length) {
+        await db.projectEvent.createMany({ data: timeline.events.map((e) => eventRow(projectId, timeline, e)), skipDuplicates: true });
+      }
       if (view.status === 'TERMINATED') {
-        // Deleted in Kubernetes: the project's rows go too (cascade). Idempotent.
+        // Deleted in Kubernetes: the project's rows go too (cascade), and its schedules. Idempotent.
+        const client = activityClient();
+        if (client) await deleteProjectSchedules(client, projectId);
         await db.project.deleteMany({ where: { id: projectId } });
       } else {
+        const stopped = view.status === 'STOPPED';
         await db.$transaction([
           db.project.updateMany({
             where: { id: projectId },
-            data: { status: view.status, lastError: view.lastError?.message ?? null },
+            data: {
+              status: view.status,
+              lastError: view.lastError?.message ?? null,
+              // Not stopped: no stop time, and a retention notice no longer applies.
+              ...(stopped ? {} : { stoppedAt: null, retentionNoticeAt: null, retentionDeleteAt: null }),
+            },
           }),
+          // Stopped: the first write that sees it stopped sets the time, later ones keep it.
+          ...(stopped ? [db.project.updateMany({ where: { id: projectId, stoppedAt: null }, data: { stoppedAt: new Date(view.updatedAt) } })] : []),
           db.sandbox.updateMany({
             where: { projectId },
             data: { status: view.sandbox.status, publicUrl: view.sandbox.publicUrl, ttydUrl: view.sandbox.ttydUrl },
@@ -35,5 +55,38 @@ export function createStatusProjection(db: Db) {
       }
       await db.$executeRaw`SELECT pg_notify(${STATUS_CHANNEL}, ${projectId})`;
     },
+  };
+}
+
+/** The worker's Temporal client inside an activity; none outside one (direct calls in tests). */
+function activityClient() {
+  try {
+    return Context.current().client;
+  } catch {
+    return undefined;
+  }
+}
+
+const clip = (v: string | undefined, n: number) => (v === undefined ? null : v.slice(0, n));
+
+function eventRow(projectId: string, batch: TimelineBatch, e: TimelineEvent) {
+  return {
+    id: e.id,
+    projectId,
+    ownerId: batch.ownerId,
+    projectName: batch.projectName,
+    seq: e.seq,
+    at: new Date(e.at),
+    kind: e.kind,
+    actorKind: e.actor?.kind ?? null,
+    actorName: clip(e.actor?.name, 80),
+    action: e.action ?? null,
+    effective: e.effective ?? null,
+    fromStatus: e.from ?? null,
+    toStatus: e.to ?? null,
+    // A duration beyond int4 (24 days) is capped; the entries' times still say how long.
+    durationMs: e.durationMs === undefined ? null : Math.min(Math.round(e.durationMs), 2_147_483_647),
+    message: clip(e.message, 2000),
+    reason: clip(e.reason, 300),
   };
 }

@@ -1,6 +1,7 @@
 // The activities the lifecycle workflow calls. Implementations: activities/kubernetes
 // (production) and the test fakes; the workflow imports only these types.
-import type { ProjectRef, ProjectStatusView } from '../common/lifecycle';
+import type { ProjectRef, ProjectStatusView, TimelineEvent } from '../common/lifecycle';
+import type { RetentionSweepInput } from '../common/schedules';
 import type { ResourceStatus } from '../common/status';
 
 export interface SandboxObservation {
@@ -16,6 +17,32 @@ export interface DatabaseObservation {
   host?: string;
   port?: number;
   reason?: string;
+}
+
+/** Timeline entries written with a status (they outlive the project's rows and Temporal's retention). */
+export interface TimelineBatch {
+  ownerId: string;
+  projectName: string;
+  events: TimelineEvent[];
+}
+
+/**
+ * What awaitProjectChange waits for: the statuses each watched resource may have without
+ * counting as a change (absent: not watched), and how long to wait at most.
+ */
+export interface ProjectWatchRequest {
+  sandbox?: ResourceStatus[];
+  database?: ResourceStatus[];
+  /** Return after this long even without a change (a safety resync; the caller decides again). */
+  maxWaitMs: number;
+}
+
+export interface ProjectWatchResult {
+  /** A watched resource left its allowed statuses (false: maxWaitMs passed). */
+  changed: boolean;
+  /** Full observations of the watched resources, taken when the wait ended. */
+  sandbox?: SandboxObservation;
+  database?: DatabaseObservation;
 }
 
 export interface SandboxUrls {
@@ -44,9 +71,35 @@ export interface LifecycleActivities {
   scaleSandbox(ref: ProjectRef, replicas: number): Promise<void>;
   observeSandbox(ref: ProjectRef): Promise<SandboxObservation>;
 
+  /**
+   * Watches the project's StatefulSet, its pods and its Cluster (list, then watch from the
+   * list's resourceVersion, reconnecting on expiry) and returns as soon as the derived
+   * status of a watched resource is not one of the allowed ones — at once when it already
+   * is not — or after maxWaitMs. Reads only; heartbeats while it waits; ends on cancel.
+   */
+  awaitProjectChange(ref: ProjectRef, request: ProjectWatchRequest): Promise<ProjectWatchResult>;
+
   /** Delete every object labelled with the project id, PVCs included. Missing is fine. */
   deleteProjectResources(ref: ProjectRef): Promise<void>;
 
-  /** Write the status projection (Project, Sandbox, Database rows) and notify listeners. */
-  recordStatus(view: ProjectStatusView): Promise<void>;
+  /**
+   * Write the status projection (Project, Sandbox, Database rows) and the timeline entries
+   * (ProjectEvent, idempotent by id), and notify listeners.
+   */
+  recordStatus(view: ProjectStatusView, timeline?: TimelineBatch): Promise<void>;
+}
+
+/** A project the retention sweep deletes, with the reason its timeline entry gives. */
+export interface RetentionDue {
+  projectId: string;
+  reason: string;
+}
+
+export interface RetentionActivities {
+  /**
+   * In one transaction: give the notice to every STOPPED, not kept project stopped for
+   * `stoppedForMs` without one (a `retention-notice` timeline entry, the delete time on the
+   * row), and list the projects whose delete time has come.
+   */
+  retentionSweepStep(input: RetentionSweepInput): Promise<{ noticed: string[]; due: RetentionDue[] }>;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the local Kubernetes control plane from the Go module proxy into a cache
+# Builds the local Kubernetes cluster (control plane, kubelet, kube-proxy, CoreDNS, Traefik, kwok) from the Go module proxy into a cache
 # outside the repository: ${CACHE_DIR:-$HOME/.cache/fullstackagent}/k8s/<version>/bin.
 # Idempotent: a binary that is already there is skipped. Cold build: 15-30 min, a few GB of RAM.
 # Usage: cluster/build.sh            (all)
@@ -11,6 +11,9 @@ K8S_VERSION="${K8S_VERSION:-v1.35.8}"
 K8S_STAGING_VERSION="v0.${K8S_VERSION#v1.}"   # v1.35.7 -> v0.35.7
 ETCD_VERSION="${ETCD_VERSION:-v3.6.14}"
 KWOK_VERSION="${KWOK_VERSION:-v0.7.0}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
+# v3.7 needs a nested module (dynamic/ext) that the module proxy does not serve; v3.6 does not.
+TRAEFIK_VERSION="${TRAEFIK_VERSION:-v3.6.12}"
 CACHE_DIR="${CACHE_DIR:-$HOME/.cache/fullstackagent}"
 BIN_DIR="$CACHE_DIR/k8s/$K8S_VERSION/bin"
 WORK_DIR="$CACHE_DIR/k8s/$K8S_VERSION/src"
@@ -50,6 +53,42 @@ build_etcd() {
   log "etcd: done -> $BIN_DIR/etcd"
 }
 
+build_coredns() {
+  log "coredns $COREDNS_VERSION: go install"
+  local tmp="$WORK_DIR/coredns-bin"
+  mkdir -p "$tmp"
+  GOBIN="$tmp" go install -trimpath -ldflags '-s -w' "github.com/coredns/coredns@$COREDNS_VERSION"
+  mv "$tmp/coredns" "$BIN_DIR/coredns"
+  log "coredns: done -> $BIN_DIR/coredns"
+}
+
+build_traefik() {
+  local dir="$WORK_DIR/traefik"
+  mkdir -p "$dir"
+  # Traefik's go.mod replaces three modules with forks; a wrapper module has to repeat that.
+  cat > "$dir/go.mod" <<EOF_MOD
+module fullstackagent.local/traefik-build
+
+go 1.25
+
+require github.com/traefik/traefik/v3 $TRAEFIK_VERSION
+
+replace (
+	github.com/abbot/go-http-auth => github.com/containous/go-http-auth v0.4.1-0.20200324110947-a37a7636d23e
+	github.com/gorilla/mux => github.com/containous/mux v0.0.0-20250523120546-41b6ec3aed59
+	github.com/mailgun/minheap => github.com/containous/minheap v0.0.0-20190809180810-6e71eb837595
+)
+
+exclude github.com/tencentcloud/tencentcloud-sdk-go v3.0.83+incompatible
+EOF_MOD
+  log "traefik $TRAEFIK_VERSION: resolving modules"
+  ( cd "$dir" && go get "github.com/traefik/traefik/v3/cmd/traefik@$TRAEFIK_VERSION"
+    log "traefik: compiling"
+    go build -mod=mod -trimpath -ldflags "-s -w -X github.com/traefik/traefik/v3/pkg/version.Version=$TRAEFIK_VERSION" -o "$BIN_DIR/traefik.tmp" github.com/traefik/traefik/v3/cmd/traefik )
+  mv "$BIN_DIR/traefik.tmp" "$BIN_DIR/traefik"
+  log "traefik: done -> $BIN_DIR/traefik"
+}
+
 build_kwok() {
   log "kwok $KWOK_VERSION: go install"
   local tmp="$WORK_DIR/kwok-bin"
@@ -78,7 +117,9 @@ prepare_kubernetes() {
     log "kubernetes: resolving modules (downloads a lot the first time)"
     ( cd "$dir" && go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION" \
         "k8s.io/kubernetes/cmd/kube-controller-manager@$K8S_VERSION" \
-        "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" )
+        "k8s.io/kubernetes/cmd/kube-scheduler@$K8S_VERSION" \
+        "k8s.io/kubernetes/cmd/kubelet@$K8S_VERSION" \
+        "k8s.io/kubernetes/cmd/kube-proxy@$K8S_VERSION" )
     touch "$dir/.resolved"
   fi
 }
@@ -103,7 +144,9 @@ START=$(date +%s)
 log "building into $BIN_DIR (GOFLAGS=$GOFLAGS)"
 want etcd && build_etcd
 want kwok && build_kwok
-for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
+want coredns && build_coredns
+want traefik && build_traefik
+for cmd in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
   if want "$cmd"; then prepare_kubernetes; build_kube "$cmd"; fi
 done
 log "all done in $(( $(date +%s) - START ))s; binaries in $BIN_DIR"

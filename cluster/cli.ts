@@ -1,8 +1,9 @@
-// npx tsx cluster/cli.ts up|down|status [--data-dir DIR]
+// npx tsx cluster/cli.ts up|down|status [--data-dir DIR] [--node real|simulated]
 //   up      start the local control plane in the foreground (Ctrl-C stops it)
 //   down    stop the cluster started by `up` for that data dir
 //   status  print whether it runs, its server and admin kubeconfig
-// Defaults: data dir $DATA_DIR/cluster (DATA_DIR defaults to ./.data), cache $CACHE_DIR.
+// Defaults: data dir $DATA_DIR/cluster (DATA_DIR defaults to ./.data), cache $CACHE_DIR,
+// node $EMBEDDED_CLUSTER_NODE or `real`.
 import os from 'node:os';
 import path from 'node:path';
 import { readClusterState, startLocalCluster } from './local-cluster';
@@ -15,6 +16,7 @@ function arg(name: string): string | undefined {
 const cacheDir = process.env.CACHE_DIR || path.join(os.homedir(), '.cache', 'fullstackagent');
 const dataDir = path.resolve(arg('--data-dir') ?? path.join(process.env.DATA_DIR || '.data', 'cluster'));
 const command = process.argv[2];
+const node = arg('--node') ?? process.env.EMBEDDED_CLUSTER_NODE ?? 'real';
 
 async function main(): Promise<number> {
   switch (command) {
@@ -24,7 +26,11 @@ async function main(): Promise<number> {
         console.error(`a local cluster already runs for ${dataDir} (pid ${running.pid}, ${running.server}); run \`npx tsx cluster/cli.ts down\` first`);
         return 1;
       }
-      const cluster = await startLocalCluster({ cacheDir, dataDir });
+      if (node !== 'real' && node !== 'simulated') {
+        console.error(`--node must be real or simulated, got "${node}"`);
+        return 2;
+      }
+      const cluster = await startLocalCluster({ cacheDir, dataDir, node });
       console.log(`\nexport KUBECONFIG=${cluster.adminKubeconfigPath}\n(Ctrl-C stops the cluster)`);
       await new Promise<void>((resolve) => {
         const done = () => resolve();
@@ -56,7 +62,7 @@ async function main(): Promise<number> {
       return 0;
     }
     default:
-      console.error('usage: npx tsx cluster/cli.ts up|down|status [--data-dir DIR]');
+      console.error('usage: npx tsx cluster/cli.ts up|down|status [--data-dir DIR] [--node real|simulated]');
       return 2;
   }
 }

@@ -1,23 +1,31 @@
-// The local Kubernetes control plane (the embedded default): etcd, kube-apiserver,
-// kube-controller-manager, kube-scheduler and kwok (simulated nodes), built once by
-// cluster/build.sh into CACHE_DIR, plus two in-process simulators (KubeBlocks operator,
-// volume provisioner). Free ports, so tests and the platform run side by side.
+// The local Kubernetes cluster (the embedded default): etcd, kube-apiserver,
+// kube-controller-manager and kube-scheduler, built once by cluster/build.sh into CACHE_DIR,
+// with either a real node (cluster/node.ts: containerd, kubelet, kube-proxy, CoreDNS; pods
+// really run) or a kwok node (simulated pods, for tests and scale benchmarks), plus two
+// in-process simulators (KubeBlocks operator, volume provisioner). Free ports, so tests and
+// the platform run side by side.
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { freePort, startProcess, waitForPort, type ManagedProcess } from '../scripts/services/process';
-import { KubeApiError, KubeClient, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
-import { fakeNode, ingressClass, kubeblocksClusterCrd } from './manifests';
+import { KubeApiError, KubeClient, keyOf, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
+import { INGRESS_CLASS, corednsRbac, fakeNode, ingressClass, ingressRbac, kubeblocksClusterCrd } from './manifests';
+import { IDENTITIES, ensureKubeletClientCert, ensurePki, pkiPaths, tokenKubeconfigFile } from './pki';
+import { NODE_BINARIES, checkNodePrerequisites, startRealNode, type RealNode } from './node';
+import { NODE_NAME } from './node-config';
+import { ensureImages } from './images';
 import { startKubeblocksOperatorSimulator } from './simulators/kubeblocks-operator';
 import { startVolumeProvisionerSimulator } from './simulators/volume-provisioner';
 import type { PollLoop } from './simulators/poll-loop';
 
 /** Keep in step with cluster/build.sh. */
 export const K8S_VERSION = 'v1.35.8';
-export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok'] as const;
+export const BINARIES = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler', 'kwok', ...NODE_BINARIES] as const;
+
+/** `real`: pods run in containers on this machine (needs root); `simulated`: kwok marks them Running. */
+export type NodeMode = 'real' | 'simulated';
 
 export interface LocalClusterOptions {
   /** Where cluster/build.sh put the binaries: <cacheDir>/k8s/<version>/bin. */
@@ -28,6 +36,10 @@ export interface LocalClusterOptions {
   binDir?: string;
   /** Simulated KubeBlocks phase duration. */
   phaseDelayMs?: number;
+  /** Which node runs the pods (default `simulated`). */
+  node?: NodeMode;
+  /** Loopback port of the real node's ingress controller (default: a free port). */
+  ingressPort?: number;
   log?: (msg: string) => void;
 }
 
@@ -37,6 +49,9 @@ export interface LocalCluster {
   dataDir: string;
   /** The kube-apiserver process (for callers that track processes). */
   apiserver: ManagedProcess;
+  node: NodeMode;
+  /** The real node, when `node` is `real`. */
+  realNode?: RealNode;
   stop(): Promise<void>;
 }
 
@@ -47,6 +62,7 @@ export interface ClusterState {
   etcdUrl: string;
   binDir: string;
   adminKubeconfigPath: string;
+  node: NodeMode;
   startedAt: string;
 }
 
@@ -68,33 +84,13 @@ export function checkBinaries(binDir: string): void {
 function paths(dataDir: string) {
   return {
     etcd: path.join(dataDir, 'etcd'),
-    pki: path.join(dataDir, 'pki'),
     certs: path.join(dataDir, 'apiserver-certs'),
     logs: path.join(dataDir, 'logs'),
-    tokenFile: path.join(dataDir, 'pki', 'token.csv'),
-    saKey: path.join(dataDir, 'pki', 'sa.key'),
-    saPub: path.join(dataDir, 'pki', 'sa.pub'),
+    ...pkiPaths(dataDir),
     adminKubeconfig: path.join(dataDir, 'admin.kubeconfig'),
     state: path.join(dataDir, 'cluster.json'),
     ports: path.join(dataDir, 'ports.json'),
   };
-}
-
-/** Admin token (group system:masters) and the service-account signing key; kept across restarts. */
-function ensurePki(dataDir: string): { token: string } {
-  const p = paths(dataDir);
-  fs.mkdirSync(p.pki, { recursive: true, mode: 0o700 });
-  if (!fs.existsSync(p.tokenFile)) {
-    const token = randomBytes(24).toString('hex');
-    fs.writeFileSync(p.tokenFile, `${token},fsa-admin,fsa-admin,system:masters\n`, { mode: 0o600 });
-  }
-  if (!fs.existsSync(p.saKey)) {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    fs.writeFileSync(p.saKey, privateKey.export({ type: 'pkcs1', format: 'pem' }), { mode: 0o600 });
-    fs.writeFileSync(p.saPub, publicKey.export({ type: 'spki', format: 'pem' }));
-  }
-  const token = fs.readFileSync(p.tokenFile, 'utf8').split(',')[0]!.trim();
-  return { token };
 }
 
 function portIsFree(port: number): Promise<boolean> {
@@ -130,8 +126,13 @@ async function stablePorts(file: string): Promise<{ etcdPort: number; etcdPeerPo
 }
 
 /** envtest-style flags; `certDir` gets a self-signed serving certificate generated by the API server. */
-export function apiserverArgs(o: { dataDir: string; etcdUrl: string; port: number; certDir: string }): string[] {
+export function apiserverArgs(o: { dataDir: string; etcdUrl: string; port: number; certDir: string; realNode?: boolean }): string[] {
   const p = paths(o.dataDir);
+  // Logs and exec reach the kubelet by the node's InternalIP (its name does not resolve),
+  // with a client certificate the kubelet trusts.
+  const kubelet = o.realNode
+    ? ['--kubelet-preferred-address-types=InternalIP', `--kubelet-client-certificate=${p.kubeletClientCert}`, `--kubelet-client-key=${p.kubeletClientKey}`]
+    : [];
   return [
     `--etcd-servers=${o.etcdUrl}`,
     `--cert-dir=${o.certDir}`,
@@ -141,7 +142,9 @@ export function apiserverArgs(o: { dataDir: string; etcdUrl: string; port: numbe
     // A /16: the scale benchmark creates a Service per project (a /24 filled up at N = 200).
     '--service-cluster-ip-range=10.0.0.0/16',
     '--allow-privileged=true',
-    '--authorization-mode=RBAC',
+    // Node: the kubelet's token may touch only its own node and pods.
+    '--authorization-mode=Node,RBAC',
+    '--enable-admission-plugins=NodeRestriction',
     `--token-auth-file=${p.tokenFile}`,
     `--service-account-key-file=${p.saPub}`,
     `--service-account-signing-key-file=${p.saKey}`,
@@ -151,6 +154,7 @@ export function apiserverArgs(o: { dataDir: string; etcdUrl: string; port: numbe
     '--event-ttl=30m',
     // Endpoints may not be loopback addresses, so the `kubernetes` Service gets none.
     '--endpoint-reconciler-type=none',
+    ...kubelet,
   ];
 }
 
@@ -186,21 +190,6 @@ export async function waitForApiserver(server: string, token: string, proc: Mana
   throw new Error(`kube-apiserver at ${server} was not ready within ${timeoutMs} ms; see ${logFile}:\n${tail(logFile)}`);
 }
 
-function adminKubeconfig(server: string, caPem: string, token: string): string {
-  return JSON.stringify(
-    {
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'fsa-local', cluster: { server, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
-      users: [{ name: 'fsa-admin', user: { token } }],
-      contexts: [{ name: 'fsa-local', context: { cluster: 'fsa-local', user: 'fsa-admin', namespace: 'default' } }],
-      'current-context': 'fsa-local',
-    },
-    null,
-    2,
-  );
-}
-
 async function applyRetrying(client: KubeClient, obj: KubeObject, attempts = 50): Promise<void> {
   for (let i = 1; ; i++) {
     try {
@@ -211,6 +200,17 @@ async function applyRetrying(client: KubeClient, obj: KubeObject, attempts = 50)
       if (i >= attempts || (err instanceof KubeApiError && err.status < 500 && err.status !== 404 && err.status !== 409)) throw err;
       await new Promise((r) => setTimeout(r, 100));
     }
+  }
+}
+
+/** An IngressClass's controller cannot change: a data folder from an older version gets it recreated. */
+async function applyIngressClass(client: KubeClient): Promise<void> {
+  try {
+    await applyRetrying(client, ingressClass);
+  } catch (err) {
+    if (!(err instanceof KubeApiError && err.status === 422)) throw err;
+    await client.delete(keyOf(ingressClass));
+    await applyRetrying(client, ingressClass);
   }
 }
 
@@ -236,19 +236,29 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const dataDir = path.resolve(opts.dataDir);
   const p = paths(dataDir);
   for (const d of [p.etcd, p.certs, p.logs]) fs.mkdirSync(d, { recursive: true, mode: 0o700 });
-  const { token } = ensurePki(dataDir);
+  const tokens = ensurePki(dataDir);
+  const token = tokens.admin;
+  const mode: NodeMode = opts.node ?? 'simulated';
+  if (mode === 'real') {
+    checkNodePrerequisites(binDir);
+    ensureKubeletClientCert(dataDir);
+  }
   const bin = (name: string) => path.join(binDir, name);
   const logFile = (name: string) => path.join(p.logs, `${name}.log`);
 
   const procs: ManagedProcess[] = [];
   const loops: PollLoop[] = [];
+  let realNode: RealNode | undefined;
   let stopped = false;
   const stop = async () => {
     if (stopped) return;
     stopped = true;
     await Promise.all(loops.map((l) => l.stop()));
-    // Reverse start order: controllers first, etcd last.
-    for (const proc of procs.reverse()) await proc.stop();
+    // Controllers first (so nothing recreates the pods the node stops), then the node, then
+    // the API server and etcd.
+    for (const proc of procs.slice(2).reverse()) await proc.stop();
+    if (realNode) await realNode.stop();
+    for (const proc of procs.slice(0, 2).reverse()) await proc.stop();
     try {
       const state = JSON.parse(fs.readFileSync(p.state, 'utf8')) as ClusterState;
       if (state.pid === process.pid) fs.rmSync(p.state);
@@ -283,7 +293,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     await waitForPort(etcdPort, 30_000, `etcd (log: ${logFile('etcd')})`, etcd);
 
     const server = `https://127.0.0.1:${apiPort}`;
-    const apiserver = startProcess('kube-apiserver', bin('kube-apiserver'), apiserverArgs({ dataDir, etcdUrl, port: apiPort, certDir: p.certs }), {
+    const apiserver = startProcess('kube-apiserver', bin('kube-apiserver'), apiserverArgs({ dataDir, etcdUrl, port: apiPort, certDir: p.certs, realNode: mode === 'real' }), {
       logFile: logFile('kube-apiserver'),
     });
     procs.push(apiserver);
@@ -294,7 +304,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
     const caPem = fs.readFileSync(path.join(p.certs, 'apiserver.crt'), 'utf8');
     const caFile = path.join(p.pki, 'ca.crt');
     fs.writeFileSync(caFile, caPem);
-    fs.writeFileSync(p.adminKubeconfig, adminKubeconfig(server, caPem, token), { mode: 0o600 });
+    fs.writeFileSync(p.adminKubeconfig, tokenKubeconfigFile(server, caPem, IDENTITIES.admin[0], token), { mode: 0o600 });
     const kubeconfigArg = `--kubeconfig=${p.adminKubeconfig}`;
     const delegated = [`--authentication-kubeconfig=${p.adminKubeconfig}`, `--authorization-kubeconfig=${p.adminKubeconfig}`];
 
@@ -327,22 +337,27 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
         [kubeconfigArg, ...delegated, '--leader-elect=false', '--bind-address=127.0.0.1', `--secure-port=${schedPort}`, `--cert-dir=${path.join(p.certs, 'scheduler')}`],
         { logFile: logFile('kube-scheduler') },
       ),
-      startProcess(
-        'kwok',
-        bin('kwok'),
-        [
-          kubeconfigArg,
-          '--manage-all-nodes=false',
-          '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
-          '--node-ip=10.240.0.2',
-          '--cidr=10.244.0.1/16',
-          // Heartbeat through a Lease (renewed every 10 s), as a kubelet does.
-          '--node-lease-duration-seconds=40',
-          '--v=WARN',
-        ],
-        { logFile: logFile('kwok') },
-      ),
     );
+
+    if (mode === 'simulated') {
+      procs.push(
+        startProcess(
+          'kwok',
+          bin('kwok'),
+          [
+            kubeconfigArg,
+            '--manage-all-nodes=false',
+            '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake',
+            '--node-ip=10.240.0.2',
+            '--cidr=10.244.0.1/16',
+            // Heartbeat through a Lease (renewed every 10 s), as a kubelet does.
+            '--node-lease-duration-seconds=40',
+            '--v=WARN',
+          ],
+          { logFile: logFile('kwok') },
+        ),
+      );
+    }
 
     // A controller that dies leaves pods unscheduled or never Ready: say so, with its log.
     for (const proc of procs.slice(2)) {
@@ -351,19 +366,47 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
       });
     }
     const admin = new KubeClient(loadAdminKubeconfig(fs.readFileSync(p.adminKubeconfig, 'utf8')), { fieldManager: 'fsa-local-cluster' });
-    await Promise.all([applyRetrying(admin, kubeblocksClusterCrd), applyRetrying(admin, ingressClass), applyRetrying(admin, fakeNode)]);
-    // Node status is a subresource: set capacity there too so the scheduler sees room for pods.
-    await admin.mergePatch({ apiVersion: 'v1', kind: 'Node', name: fakeNode.metadata.name }, { status: fakeNode.status }, 'status');
+    await Promise.all([applyRetrying(admin, kubeblocksClusterCrd), applyIngressClass(admin)]);
+    // A data folder keeps the Node objects of an earlier start in the other mode: remove
+    // them, or the scheduler would place pods on a node that is not there.
+    let databaseImage: string | undefined;
+    const nodeKey = (name: string) => ({ apiVersion: 'v1', kind: 'Node', name });
+    if (mode === 'simulated') {
+      await admin.delete(nodeKey(NODE_NAME));
+      await applyRetrying(admin, fakeNode);
+      // Node status is a subresource: set capacity there too so the scheduler sees room for pods.
+      await admin.mergePatch(nodeKey(fakeNode.metadata.name), { status: fakeNode.status }, 'status');
+    } else {
+      await admin.delete(nodeKey(fakeNode.metadata.name));
+      for (const obj of [...corednsRbac, ...ingressRbac]) await applyRetrying(admin, obj);
+      const images = await ensureImages({ cacheDir: opts.cacheDir, log });
+      databaseImage = images.postgresql.ref;
+      realNode = await startRealNode({
+        dataDir: path.join(dataDir, 'node'),
+        binDir,
+        server,
+        caPem,
+        caFile,
+        tokens,
+        ingressPort: opts.ingressPort ?? (await freePort()),
+        ingressClass: INGRESS_CLASS,
+        kubeletClientCa: p.nodeCaCert,
+        images: [images.pause, images.runtime, images.postgresql],
+        sandboxImage: images.pause.ref,
+        admin,
+        log,
+      });
+    }
     await waitForCrd(admin, kubeblocksClusterCrd.metadata.name);
 
     const simLog = (m: string) => log(m);
-    loops.push(startKubeblocksOperatorSimulator(admin, { phaseDelayMs: opts.phaseDelayMs, log: simLog }));
-    loops.push(startVolumeProvisionerSimulator(admin, { log: simLog }));
+    loops.push(startKubeblocksOperatorSimulator(admin, { phaseDelayMs: opts.phaseDelayMs, log: simLog, database: databaseImage ? { image: databaseImage } : undefined }));
+    loops.push(startVolumeProvisionerSimulator(admin, { log: simLog, node: realNode ? { name: realNode.name, volumesDir: realNode.volumesDir } : undefined }));
 
-    const state: ClusterState = { pid: process.pid, server, etcdUrl, binDir, adminKubeconfigPath: p.adminKubeconfig, startedAt: new Date().toISOString() };
+    const state: ClusterState = { pid: process.pid, server, etcdUrl, binDir, adminKubeconfigPath: p.adminKubeconfig, node: mode, startedAt: new Date().toISOString() };
     fs.writeFileSync(p.state, JSON.stringify(state, null, 2));
     log(`[cluster] local Kubernetes ${K8S_VERSION} up in ${Date.now() - t0} ms; admin kubeconfig: ${p.adminKubeconfig}`);
-    return { adminKubeconfigPath: p.adminKubeconfig, server, dataDir, apiserver, stop };
+    return { adminKubeconfigPath: p.adminKubeconfig, server, dataDir, apiserver, node: mode, realNode, stop };
   } catch (err) {
     await stop();
     throw err;
@@ -391,10 +434,10 @@ export async function startExtraApiserver(dataDir: string, port: number): Promis
   const p = paths(path.resolve(dataDir));
   const certDir = path.join(p.certs, `extra-${port}`);
   const logFile = path.join(p.logs, `kube-apiserver-extra-${port}.log`);
-  const proc = startProcess('kube-apiserver-extra', path.join(state.binDir, 'kube-apiserver'), apiserverArgs({ dataDir, etcdUrl: state.etcdUrl, port, certDir }), { logFile });
+  const proc = startProcess('kube-apiserver-extra', path.join(state.binDir, 'kube-apiserver'), apiserverArgs({ dataDir, etcdUrl: state.etcdUrl, port, certDir, realNode: state.node === 'real' }), { logFile });
   const server = `https://127.0.0.1:${port}`;
   try {
-    await waitForApiserver(server, ensurePki(dataDir).token, proc, logFile);
+    await waitForApiserver(server, ensurePki(dataDir).admin, proc, logFile);
   } catch (err) {
     await proc.stop();
     throw err;

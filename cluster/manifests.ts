@@ -84,7 +84,9 @@ export const ingressClass: KubeObject = {
   apiVersion: 'networking.k8s.io/v1',
   kind: 'IngressClass',
   metadata: { name: INGRESS_CLASS, annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
-  spec: { controller: 'k8s.io/ingress-nginx' },
+  // The real node's ingress controller is Traefik (cluster/node.ts), which serves only classes
+  // with its controller name; the class keeps the name the activities use in production.
+  spec: { controller: 'traefik.io/ingress-controller' },
 };
 
 /** kwok manages Nodes with this annotation (see --manage-nodes-with-annotation-selector). */
@@ -109,3 +111,45 @@ export const fakeNode: KubeObject = {
     nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'fake', kubeProxyVersion: 'fake' },
   },
 };
+
+/** What Traefik's Kubernetes Ingress provider reads (the identity `fsa-ingress` of cluster/pki.ts). */
+export const ingressRbac: KubeObject[] = [
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'fsa:ingress' },
+    rules: [
+      { apiGroups: [''], resources: ['services', 'endpoints', 'secrets', 'nodes'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['ingresses', 'ingressclasses'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['networking.k8s.io'], resources: ['ingresses/status'], verbs: ['update'] },
+    ],
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'fsa:ingress' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'fsa:ingress' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'fsa-ingress' }],
+  },
+];
+
+/** What CoreDNS's kubernetes plugin reads (the identity `fsa-coredns` of cluster/pki.ts). */
+export const corednsRbac: KubeObject[] = [
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRole',
+    metadata: { name: 'fsa:coredns' },
+    rules: [
+      { apiGroups: [''], resources: ['endpoints', 'services', 'pods', 'namespaces'], verbs: ['list', 'watch'] },
+      { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+    ],
+  },
+  {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: 'fsa:coredns' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'fsa:coredns' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: 'fsa-coredns' }],
+  },
+];

@@ -61,6 +61,9 @@ describe('sandboxStatusFromStatefulSet', () => {
     expect(sandboxStatusFromStatefulSet({ ...base, updatedReplicas: 0 })).toBe('STARTING');
     expect(sandboxStatusFromStatefulSet({ ...base, currentReplicas: 0 })).toBe('STARTING');
     expect(sandboxStatusFromStatefulSet({ ...base, generationObserved: false })).toBe('STARTING');
+    // A pod killed by hand shows before the controller updates readyReplicas.
+    expect(sandboxStatusFromStatefulSet({ ...base, readyPods: 0 })).toBe('STARTING');
+    expect(sandboxStatusFromStatefulSet({ ...base, readyPods: base.specReplicas })).toBe('RUNNING');
   });
 });
 

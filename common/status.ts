@@ -48,6 +48,11 @@ export interface StatefulSetObservation {
   podCount: number;
   /** False while the controller has not yet seen the latest spec. */
   generationObserved: boolean;
+  /**
+   * Pods that are Ready and not being deleted, when the pods were read: a pod killed by hand
+   * makes the sandbox STARTING at once, before the controller updates readyReplicas.
+   */
+  readyPods?: number;
 }
 
 export function sandboxStatusFromStatefulSet(o: StatefulSetObservation): ResourceStatus {
@@ -55,6 +60,7 @@ export function sandboxStatusFromStatefulSet(o: StatefulSetObservation): Resourc
   if (o.specReplicas === 0) return o.podCount > 0 ? 'STOPPING' : 'STOPPED';
   if (
     o.generationObserved &&
+    (o.readyPods === undefined || o.readyPods >= o.specReplicas) &&
     o.readyReplicas === o.specReplicas &&
     o.currentReplicas === o.specReplicas &&
     o.updatedReplicas === o.specReplicas

@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
 # Builds the runtime image tagged with runtime/VERSION (kept equal to RUNTIME_IMAGE_VERSION
 # in common/versions.ts; runtime/versions.test.ts checks it). Uses docker when an engine
-# answers, buildah otherwise. Usage: runtime/build.sh [--push]
+# answers, buildah otherwise.
+# Usage: runtime/build.sh [--push | --local]
+#   --push   push the image after building it
+#   --local  no Docker Hub here: build through cluster/images-cli.ts instead (Debian base from
+#            mmdebstrap, buildah with chroot isolation, an OCI archive in $CACHE_DIR/images)
+# BASE_IMAGE overrides the Dockerfile's base; BUILD_CA_FILE (a CA bundle for a
+# TLS-intercepting egress proxy) is handed to the build as the secret build_ca.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -14,6 +20,11 @@ if [[ ! "$version" =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]]; then
   exit 1
 fi
 
+if [[ "${1:-}" == "--local" ]]; then
+  cd "$here/.."
+  exec npx tsx cluster/images-cli.ts build runtime
+fi
+
 if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
   builder=docker
 elif command -v buildah >/dev/null 2>&1; then
@@ -23,11 +34,19 @@ else
   exit 1
 fi
 
+args=(--tag "$image")
+if [[ -n "${BASE_IMAGE:-}" ]]; then
+  args+=(--build-arg "BASE_IMAGE=${BASE_IMAGE}")
+fi
+if [[ -n "${BUILD_CA_FILE:-}" ]]; then
+  args+=(--secret "id=build_ca,src=${BUILD_CA_FILE}")
+fi
+
 echo "build.sh: building ${image} with ${builder}"
 if [[ "$builder" == docker ]]; then
-  docker build --tag "$image" "$here"
+  DOCKER_BUILDKIT=1 docker build "${args[@]}" "$here"
 else
-  buildah bud --tag "$image" "$here"
+  buildah bud --isolation chroot "${args[@]}" "$here"
 fi
 
 if [[ "${1:-}" == "--push" ]]; then

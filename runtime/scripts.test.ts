@@ -210,9 +210,9 @@ describe('.bashrc', () => {
     const marker = path.join(tmp, 'ai-cli-started'); // stands in for /tmp of one pod
     stub(bin, 'claude', `echo started >> "${calls}"`);
 
-    const shell = () =>
+    const shell = (extra: Record<string, string> = { ANTHROPIC_API_KEY: 'sk-test' }) =>
       spawnSync('bash', ['--rcfile', path.join(here, '.bashrc'), '-i'], {
-        env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: tmp, PROJECT_NAME: 'demo-shop', FSA_AI_CLI_MARKER: marker }),
+        env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: tmp, PROJECT_NAME: 'demo-shop', FSA_AI_CLI_MARKER: marker, ...extra }),
         input: 'exit 0\n',
         encoding: 'utf8',
       });
@@ -223,5 +223,19 @@ describe('.bashrc', () => {
     const second = shell(); // a reconnect in the same pod
     expect(second.status).toBe(0);
     expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual(['started']);
+  });
+
+  it('does not start the AI CLI without a credential (it would only cover the shell with a sign-in screen), and says how', () => {
+    const bin = mkdtempSync(path.join(tmp, 'bin-'));
+    const calls = path.join(tmp, 'claude-calls-nokey');
+    stub(bin, 'claude', `echo started >> "${calls}"`);
+    const r = spawnSync('bash', ['--rcfile', path.join(here, '.bashrc'), '-i'], {
+      env: cleanEnv({ PATH: `${bin}:${process.env.PATH}`, HOME: tmp, FSA_AI_CLI_MARKER: path.join(tmp, 'ai-cli-nokey') }),
+      input: 'exit 0\n',
+      encoding: 'utf8',
+    });
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("run 'claude'");
+    expect(existsSync(calls)).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 // Benchmark: N projects (default 20) through create -> RUNNING -> stop -> STOPPED ->
-// start -> RUNNING -> delete -> TERMINATED, concurrently, on the local Kubernetes control
-// plane with the real worker (workflow + Kubernetes activities + status projection).
+// start -> RUNNING -> delete -> TERMINATED, concurrently, on the local Kubernetes cluster
+// with kwok nodes (simulated pods) and the real worker (workflow + activities + projection).
 //
 //   npx tsx scripts/bench-lifecycle.ts [N] [--backoff-ms 1000] [--max-backoff-ms 30000]
 //
@@ -94,7 +94,7 @@ async function main() {
     // The cluster in a child process, so the RSS below is the worker's side only.
     const clusterDir = path.join(work, 'cluster');
     const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cluster/cli.ts');
-    const clusterProc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--data-dir', clusterDir], {
+    const clusterProc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--data-dir', clusterDir, '--node', 'simulated'], {
       stdio: ['ignore', fs.openSync(path.join(work, 'cluster.log'), 'a'), fs.openSync(path.join(work, 'cluster.log'), 'a')],
     });
     cleanups.push(

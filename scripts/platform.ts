@@ -61,10 +61,16 @@ async function startCluster(config: Config, env: NodeJS.ProcessEnv) {
   const { buildIfMissing, startLocalCluster } = await import('../cluster/local-cluster');
   buildIfMissing(config.CACHE_DIR);
   const dataDir = path.join(config.DATA_DIR, 'cluster');
-  say(`Kubernetes: local control plane in ${dataDir}`);
-  const cluster = await startLocalCluster({ cacheDir: config.CACHE_DIR, dataDir });
+  say(`Kubernetes: local cluster in ${dataDir} (${config.EMBEDDED_CLUSTER_NODE} node)`);
+  const cluster = await startLocalCluster({ cacheDir: config.CACHE_DIR, dataDir, node: config.EMBEDDED_CLUSTER_NODE, ingressPort: config.EMBEDDED_INGRESS_PORT });
   started.push({ name: 'kubernetes', stop: () => cluster.stop() });
   env.CLUSTER_ADMIN_KUBECONFIG = cluster.adminKubeconfigPath;
+  if (cluster.realNode) {
+    // Sandbox URLs point at the node's ingress controller, unless the operator chose otherwise.
+    env.SANDBOX_URL_SCHEME ??= 'http';
+    env.SANDBOX_URL_PORT ??= String(cluster.realNode.ingressPort);
+    say(`sandbox apps: http://<name>.${config.CLUSTER_DOMAIN}:${cluster.realNode.ingressPort} (Traefik on the real node)`);
+  }
 }
 
 function startNode(name: string, entry: string, env: NodeJS.ProcessEnv): ManagedProcess {

@@ -10,4 +10,6 @@ source scripts/lib/ensure.sh
 ensure_node_modules
 ensure_prisma_client
 ensure_go
+# The embedded cluster's real node (EMBEDDED_CLUSTER_NODE=simulated needs none of it).
+if [ "${EMBEDDED_CLUSTER_NODE:-real}" = real ] && [ "${EMBEDDED_CLUSTER:-true}" != false ]; then ensure_real_node_packages; fi
 exec node_modules/.bin/tsx scripts/platform.ts "$@"

@@ -14,6 +14,7 @@ ensure_go
 ensure_apt chromium chromium
 ensure_apt shellcheck shellcheck
 ensure_apt docker-compose docker-compose
+ensure_real_node_packages
 
 # PostgreSQL: use TEST_DATABASE_URL if given, else the local server (installed if missing).
 if [ -z "${TEST_DATABASE_URL:-}" ]; then

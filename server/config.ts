@@ -72,6 +72,20 @@ export const configSchema = z.object({
   CLUSTER_DOMAIN: z.string().min(1).default('sandbox.localhost'),
   /** Start the local Kubernetes control plane with the platform. */
   EMBEDDED_CLUSTER: bool.default(true),
+  /**
+   * What runs the embedded cluster's pods: `real` (containerd + kubelet on this machine; the
+   * terminal, the database and the app URL work; needs root) or `simulated` (kwok: pods are
+   * marked Running without running; for machines without root and for scale benchmarks).
+   */
+  EMBEDDED_CLUSTER_NODE: z.enum(['real', 'simulated']).default('real'),
+  /** Loopback port of the embedded real node's ingress controller (sandbox public URLs). */
+  EMBEDDED_INGRESS_PORT: port.default(3080),
+  /**
+   * Public sandbox URLs are `<scheme>://<label>.<CLUSTER_DOMAIN>[:<port>]`. The platform sets
+   * http and EMBEDDED_INGRESS_PORT for the embedded real node; production ingress is https on 443.
+   */
+  SANDBOX_URL_SCHEME: z.enum(['http', 'https']).default('https'),
+  SANDBOX_URL_PORT: port.optional(),
 
   /**
    * User clusters on loopback, link-local or private addresses are refused unless listed here:
@@ -108,6 +122,32 @@ export const configSchema = z.object({
 
   SANDBOX_DEADLINE_MS: positiveMs.default(10 * 60_000),
   DATABASE_DEADLINE_MS: positiveMs.default(15 * 60_000),
+
+  /**
+   * Idle auto-stop of a project without its own setting: minutes without terminal input or
+   * output before it stops (5 to 1440), or 0 for off.
+   */
+  IDLE_TIMEOUT_MINUTES: z.coerce
+    .number('must be a whole number of minutes')
+    .int('must be a whole number of minutes')
+    .refine((v) => v === 0 || (v >= 5 && v <= 1440), 'must be 0 (off) or between 5 and 1440 minutes')
+    .default(30),
+  /** How long before an idle stop the warning shows (default 5 minutes). */
+  IDLE_WARNING_MS: positiveMs.default(5 * 60_000),
+  /** The web reports terminal activity to a project's lifecycle at most this often (default one minute). */
+  IDLE_REPORT_INTERVAL_MS: positiveMs.default(60_000),
+  /** Longest `POST /api/projects/:id/start?wait=RUNNING&timeout=S` may wait, in seconds. */
+  START_WAIT_MAX_S: z.coerce.number('must be a whole number of seconds').int('must be a whole number of seconds').min(1, 'must be at least 1').default(900),
+
+  /**
+   * Retention: a project stopped this many days gets a notice (page and API) and is deleted
+   * RETENTION_GRACE_DAYS after it unless it is started or kept. 0 (the default) is off.
+   */
+  RETENTION_STOPPED_DAYS: z.coerce.number('must be a whole number of days').int('must be a whole number of days').min(0, 'must be 0 (off) or more days').default(0),
+  /** Days between the retention notice and the deletion (default 7). */
+  RETENTION_GRACE_DAYS: z.coerce.number('must be a whole number of days').int('must be a whole number of days').min(1, 'must be at least 1 day').default(7),
+  /** How often the retention sweeper runs (default one hour). */
+  RETENTION_SWEEP_INTERVAL_MS: positiveMs.refine((v) => v >= 1_000, 'must be at least 1000 (one second)').default(60 * 60_000),
 
   /** Prometheus endpoint of the worker (SDK + lifecycle metrics) at http://HOST:PORT/metrics. */
   WORKER_METRICS_PORT: port.default(9464),

@@ -49,6 +49,26 @@ export class KubeResponseTooLargeError extends Error {
   }
 }
 
+/** A line of a streamed answer was longer than the client accepts. */
+export class KubeLineTooLongError extends Error {
+  constructor(what: string, max: number) {
+    super(`${what}: a line of the stream is longer than ${max} bytes`);
+    this.name = 'KubeLineTooLongError';
+  }
+}
+
+export interface StreamOptions {
+  /** Ends the stream (closes the connection) at once; the generator then returns. */
+  signal?: AbortSignal;
+  /** Longest accepted line (one watch event); default 4 MiB. */
+  maxLineBytes?: number;
+  /**
+   * No byte for this long ends the stream with a KubeTimeoutError (a dead peer); set it
+   * above the server-side timeoutSeconds of a watch. Default: none beyond TCP keep-alive.
+   */
+  idleTimeoutMs?: number;
+}
+
 export interface KubeHttpOptions {
   timeoutMs?: number;
   /** User clusters: checked for every connection. Absent for the operator's admin cluster. */
@@ -72,6 +92,8 @@ export class KubeHttp {
   readonly timeoutMs: number;
   private readonly base: URL;
   private readonly agent: http.Agent;
+  /** Long-lived streams (watches) get sockets of their own: they never starve requests. */
+  private readonly streamAgent: http.Agent;
   private readonly maxResponseBytes: number;
 
   constructor(
@@ -83,18 +105,22 @@ export class KubeHttp {
     this.timeoutMs = opts.timeoutMs ?? 10_000;
     this.maxResponseBytes = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE;
     const port = Number(this.base.port || (this.base.protocol === 'http:' ? 80 : 443));
-    const common = { keepAlive: true, maxSockets: opts.maxSockets ?? 16, ...(opts.egress ? { lookup: opts.egress.lookupFor(port) } : {}) };
-    this.agent =
+    const lookup = opts.egress ? { lookup: opts.egress.lookupFor(port) } : {};
+    const makeAgent = (o: http.AgentOptions) =>
       this.base.protocol === 'http:'
-        ? new http.Agent(common)
+        ? new http.Agent({ ...o, ...lookup })
         : new https.Agent({
-            ...common,
+            ...o,
+            ...lookup,
             ca: creds.ca,
             cert: creds.cert,
             key: creds.key,
             servername: creds.tlsServerName ?? (net.isIP(urlHost(this.base)) ? undefined : urlHost(this.base)),
             rejectUnauthorized: !creds.skipTlsVerify,
           });
+    this.agent = makeAgent({ keepAlive: true, maxSockets: opts.maxSockets ?? 16 });
+    // One socket per stream, closed with it; TCP keep-alive probes find a dead peer.
+    this.streamAgent = makeAgent({ keepAlive: false, keepAliveMsecs: 30_000 });
   }
 
   get port(): number {
@@ -104,6 +130,7 @@ export class KubeHttp {
   /** Closes the pool's connections (when the client is dropped). */
   close(): void {
     this.agent.destroy();
+    this.streamAgent.destroy();
   }
 
   private authorization(): string | undefined {
@@ -113,18 +140,11 @@ export class KubeHttp {
     return undefined;
   }
 
-  /** One request; resolves with the parsed JSON of a 2xx answer. */
-  request<T>(r: KubeRequest): Promise<T> {
-    const what = `${r.method} ${r.path}`;
+  /** URL, headers and body of a request; throws when the egress policy refuses the server. */
+  private prepare(r: KubeRequest) {
     const host = urlHost(this.base);
     // Literal IPs skip the agent's lookup, so they are checked here, every time.
-    if (this.opts.egress && net.isIP(host)) {
-      try {
-        this.opts.egress.assertAllowed(host, host, this.port);
-      } catch (err) {
-        return Promise.reject(err);
-      }
-    }
+    if (this.opts.egress && net.isIP(host)) this.opts.egress.assertAllowed(host, host, this.port);
     const url = new URL(this.base.pathname.replace(/\/+$/, '') + r.path, this.base);
     for (const [k, v] of Object.entries(r.query ?? {})) if (v !== undefined) url.searchParams.set(k, v);
     const body = r.body === undefined ? undefined : Buffer.from(JSON.stringify(r.body));
@@ -135,7 +155,19 @@ export class KubeHttp {
       headers['content-type'] = r.contentType ?? 'application/json';
       headers['content-length'] = String(body.length);
     }
-    const lib = this.base.protocol === 'http:' ? http : https;
+    return { url, body, headers, lib: this.base.protocol === 'http:' ? http : https };
+  }
+
+  /** One request; resolves with the parsed JSON of a 2xx answer. */
+  request<T>(r: KubeRequest): Promise<T> {
+    const what = `${r.method} ${r.path}`;
+    let prepared: ReturnType<KubeHttp['prepare']>;
+    try {
+      prepared = this.prepare(r);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    const { url, body, headers, lib } = prepared;
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const done = (err: unknown, value?: T) => {
@@ -171,6 +203,110 @@ export class KubeHttp {
       req.on('error', (err) => done(err));
       req.end(body);
     });
+  }
+
+  /**
+   * A streaming GET (a watch): yields the parsed JSON of every newline-terminated line of a
+   * 2xx answer as it arrives. A non-2xx answer throws the same errors as request(); a line
+   * above maxLineBytes or a line that is not JSON ends the stream with an error (the
+   * connection is closed). Aborting the signal closes the connection and ends the stream
+   * quietly; so does the server ending the answer. The connection timeout (until the
+   * answer's headers) is the client's request timeout.
+   */
+  async *stream(r: Omit<KubeRequest, 'method' | 'body' | 'contentType'>, opts: StreamOptions = {}): AsyncGenerator<unknown, void, undefined> {
+    const what = `GET ${r.path}`;
+    const maxLine = opts.maxLineBytes ?? 4 * 1024 * 1024;
+    const { url, headers, lib } = this.prepare({ ...r, method: 'GET' });
+    if (opts.signal?.aborted) return;
+    // Lines and the end arrive through a small queue the generator drains.
+    const lines: unknown[] = [];
+    let ended = false;
+    let failure: unknown;
+    let wake: (() => void) | undefined;
+    const notify = () => {
+      const w = wake;
+      wake = undefined;
+      w?.();
+    };
+    const finish = (err?: unknown) => {
+      if (ended) return;
+      ended = true;
+      failure = err;
+      clearTimeout(connectTimer);
+      clearTimeout(idleTimer);
+      req.destroy();
+      notify();
+    };
+    let idleTimer: NodeJS.Timeout | undefined;
+    const armIdle = () => {
+      if (!opts.idleTimeoutMs) return;
+      clearTimeout(idleTimer);
+      idleTimer = setTimeout(() => finish(new KubeTimeoutError(`${what} (stream idle)`, opts.idleTimeoutMs!)), opts.idleTimeoutMs);
+    };
+    const req = lib.request(url, { method: 'GET', headers, agent: this.streamAgent }, (res) => {
+      clearTimeout(connectTimer);
+      const status = res.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        // An error answer is small (a Status); read it whole, bounded.
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > 1024 * 1024) finish(new KubeResponseTooLargeError(what, 1024 * 1024));
+          else chunks.push(c);
+        });
+        res.on('end', () => finish(statusError(status, parseJson(Buffer.concat(chunks).toString('utf8')), res.headers['retry-after'], what)));
+        res.on('error', (err) => finish(err));
+        return;
+      }
+      res.socket?.setKeepAlive(true, 30_000);
+      armIdle();
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      res.on('data', (chunk: Buffer) => {
+        armIdle();
+        let start = 0;
+        for (let nl = chunk.indexOf(10); nl !== -1; nl = chunk.indexOf(10, start)) {
+          const piece = chunk.subarray(start, nl);
+          start = nl + 1;
+          if (pendingBytes + piece.length > maxLine) return finish(new KubeLineTooLongError(what, maxLine));
+          const line = (pending.length ? Buffer.concat([...pending, piece]) : piece).toString('utf8').trim();
+          pending = [];
+          pendingBytes = 0;
+          if (!line) continue;
+          const parsed = parseJson(line);
+          if (parsed === undefined) return finish(new Error(`${what}: a line of the stream is not JSON`));
+          lines.push(parsed);
+        }
+        const rest = chunk.subarray(start);
+        if (rest.length) {
+          pendingBytes += rest.length;
+          if (pendingBytes > maxLine) return finish(new KubeLineTooLongError(what, maxLine));
+          pending.push(rest);
+        }
+        notify();
+      });
+      res.on('end', () => finish());
+      res.on('error', (err) => finish(err));
+      res.on('close', () => finish());
+    });
+    const connectTimer = setTimeout(() => finish(new KubeTimeoutError(what, this.timeoutMs)), this.timeoutMs);
+    const onAbort = () => finish();
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    req.on('error', (err) => finish(err));
+    req.end();
+    try {
+      for (;;) {
+        while (lines.length) yield lines.shift();
+        if (ended) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+      }
+      // Lines read before an error are delivered first; an abort is not an error.
+      if (failure && !opts.signal?.aborted) throw failure;
+    } finally {
+      opts.signal?.removeEventListener('abort', onAbort);
+      finish();
+    }
   }
 }
 

@@ -5,8 +5,8 @@
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { createStatusProjection } from '../activities/status-projection';
-import type { LifecycleActivities } from '../activities/types';
-import type { ProjectRef, ProjectStatusView } from '../common/lifecycle';
+import type { DatabaseObservation, LifecycleActivities, SandboxObservation } from '../activities/types';
+import type { ProjectRef, ProjectStatusView, TimelineEvent } from '../common/lifecycle';
 import { databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet } from '../common/status';
 import type { Db } from '../server/db';
 
@@ -38,8 +38,14 @@ export class FakeKubernetes {
   readonly databases = new Map<string, FakeObject>();
   readonly calls: { method: Method; projectId: string; at: number }[] = [];
   readonly recorded: ProjectStatusView[] = [];
+  /** Timeline entries as delivered (an activity retry delivers some again). */
+  readonly timeline: TimelineEvent[] = [];
   private readonly failures = new Map<Method, Failure[]>();
   readonly neverReady = new Set<string>();
+  /** Databases whose Cluster reads Failed, with the operator's message. */
+  readonly failedDatabases = new Map<string, string>();
+  /** Looks taken inside awaitProjectChange (the stand-in for watch events). */
+  watchLooks = 0;
   /** `method:start` / `method:end` of held calls, in order (see holdNext). */
   readonly events: string[] = [];
   private readonly holds = new Map<Method, { released: Promise<void>; entered: () => void }[]>();
@@ -127,6 +133,34 @@ export function createFakeActivities(opts: FakeActivitiesOptions = {}): { activi
   const deleteMs = opts.deleteMs ?? 200;
   const projection = opts.db ? createStatusProjection(opts.db) : undefined;
 
+  const observeDatabaseNow = (ref: ProjectRef): DatabaseObservation => {
+    const o = fake.present(fake.databases, ref.projectId);
+    if (!o) return { status: 'TERMINATED' };
+    const settled = fake.now() >= o.settlesAt;
+    const failed = fake.failedDatabases.get(ref.projectId);
+    const phase = failed !== undefined ? 'Failed' : o.deletedAt !== undefined ? 'Deleting' : o.replicas === 0 ? (settled ? 'Stopped' : 'Stopping') : settled ? 'Running' : 'Creating';
+    const status = databaseStatusFromClusterPhase(phase, o.replicas);
+    if (failed !== undefined) return { status, reason: `cluster phase ${phase}: ${failed}` };
+    return { status, host: status === 'RUNNING' ? `${ref.k8sName}-db-postgresql` : undefined, port: status === 'RUNNING' ? 5432 : undefined, reason: `cluster phase ${phase}` };
+  };
+  const observeSandboxNow = (ref: ProjectRef): SandboxObservation => {
+    const o = fake.present(fake.sandboxes, ref.projectId);
+    const urls = o ? { publicUrl: `https://${ref.k8sName}-app.sandbox.test`, ttydUrl: `https://${ref.k8sName}-ttyd.sandbox.test` } : { publicUrl: null, ttydUrl: null };
+    if (!o) return { status: 'TERMINATED', ...urls };
+    const settled = fake.now() >= o.settlesAt && !fake.neverReady.has(ref.projectId);
+    const ready = o.replicas === 1 && settled ? 1 : 0;
+    const status = sandboxStatusFromStatefulSet({
+      exists: true,
+      specReplicas: o.replicas,
+      readyReplicas: ready,
+      currentReplicas: ready,
+      updatedReplicas: ready,
+      podCount: o.replicas === 0 ? (settled ? 0 : 1) : 1,
+      generationObserved: true,
+    });
+    return { status, ...urls, reason: ready ? undefined : 'pod not ready: readiness probe on ttyd failing' };
+  };
+
   const activities: LifecycleActivities = {
     async ensureDatabase(ref: ProjectRef) {
       await fake.enter('ensureDatabase', ref);
@@ -138,12 +172,7 @@ export function createFakeActivities(opts: FakeActivitiesOptions = {}): { activi
     },
     async observeDatabase(ref) {
       await fake.enter('observeDatabase', ref);
-      const o = fake.present(fake.databases, ref.projectId);
-      if (!o) return { status: 'TERMINATED' };
-      const settled = fake.now() >= o.settlesAt;
-      const phase = o.deletedAt !== undefined ? 'Deleting' : o.replicas === 0 ? (settled ? 'Stopped' : 'Stopping') : settled ? 'Running' : 'Creating';
-      const status = databaseStatusFromClusterPhase(phase, o.replicas);
-      return { status, host: status === 'RUNNING' ? `${ref.k8sName}-db-postgresql` : undefined, port: status === 'RUNNING' ? 5432 : undefined, reason: `cluster phase ${phase}` };
+      return observeDatabaseNow(ref);
     },
     async ensureSandbox(ref) {
       await fake.enter('ensureSandbox', ref);
@@ -161,21 +190,23 @@ export function createFakeActivities(opts: FakeActivitiesOptions = {}): { activi
     },
     async observeSandbox(ref) {
       await fake.enter('observeSandbox', ref);
-      const o = fake.present(fake.sandboxes, ref.projectId);
-      const urls = o ? { publicUrl: `https://${ref.k8sName}-app.sandbox.test`, ttydUrl: `https://${ref.k8sName}-ttyd.sandbox.test` } : { publicUrl: null, ttydUrl: null };
-      if (!o) return { status: 'TERMINATED', ...urls };
-      const settled = fake.now() >= o.settlesAt && !fake.neverReady.has(ref.projectId);
-      const ready = o.replicas === 1 && settled ? 1 : 0;
-      const status = sandboxStatusFromStatefulSet({
-        exists: true,
-        specReplicas: o.replicas,
-        readyReplicas: ready,
-        currentReplicas: ready,
-        updatedReplicas: ready,
-        podCount: o.replicas === 0 ? (settled ? 0 : 1) : 1,
-        generationObserved: true,
-      });
-      return { status, ...urls, reason: ready ? undefined : 'pod not ready: readiness probe on ttyd failing' };
+      return observeSandboxNow(ref);
+    },
+    // The stand-in cluster has no watch: it looks every 20 ms (inside the activity, as the
+    // real one's watch does; the workflow sees one activity per change).
+    async awaitProjectChange(ref, request) {
+      await fake.enter('awaitProjectChange', ref);
+      const signal = Context.current().cancellationSignal;
+      const until = Date.now() + request.maxWaitMs;
+      for (;;) {
+        fake.watchLooks++;
+        const sandbox = request.sandbox ? observeSandboxNow(ref) : undefined;
+        const database = request.database ? observeDatabaseNow(ref) : undefined;
+        const changed = (!!sandbox && !request.sandbox!.includes(sandbox.status)) || (!!database && !request.database!.includes(database.status));
+        if (changed || Date.now() >= until) return { changed, ...(sandbox ? { sandbox } : {}), ...(database ? { database } : {}) };
+        if (signal.aborted) throw signal.reason;
+        await new Promise((r) => setTimeout(r, 20));
+      }
     },
     async deleteProjectResources(ref) {
       await fake.enter('deleteProjectResources', ref);
@@ -185,10 +216,11 @@ export function createFakeActivities(opts: FakeActivitiesOptions = {}): { activi
         if (o && o.deletedAt === undefined) map.set(ref.projectId, { ...o, deletedAt: at });
       }
     },
-    async recordStatus(view) {
+    async recordStatus(view, timeline) {
       await fake.enter('recordStatus', view);
       fake.recorded.push(view);
-      await projection?.recordStatus(view);
+      if (timeline) fake.timeline.push(...timeline.events);
+      await projection?.recordStatus(view, timeline);
     },
   };
   return { activities, fake };

@@ -158,3 +158,52 @@ it('create -> RUNNING -> stop -> STOPPED -> start -> RUNNING -> env change -> de
   expect(final.status).toBe('TERMINATED');
   expect(await poll('no labelled object left', () => labelled(ns, project.id), (l) => l.length === 0)).toEqual([]);
 });
+
+it('repairs drift of a settled RUNNING project without any signal: StatefulSet deleted, scaled to 0, pod deleted by hand', async () => {
+  const user = await db.user.create({ data: { name: 'drift' } });
+  const name = 'Drift App';
+  const k8sName = projectResourceName(name, Math.random);
+  const project = await createProjectRows(db, cipher, { userId: user.id, name, k8sName });
+  const ns = userNamespace(user.id);
+  const names = resourceNames(k8sName);
+  const input: LifecycleInput = { projectId: project.id, ownerId: user.id, projectName: name, k8sName, desired: 'RUNNING', timings: FAST_TIMINGS };
+  const handle: WorkflowHandle = await harness.env.client.workflow.start(WORKFLOW_TYPE, lifecycleStartOptions(input, harness.taskQueue));
+  const stsKey = { apiVersion: 'apps/v1', kind: 'StatefulSet', name: names.statefulSet, namespace: ns };
+  const sts = () => admin.get<Any>(stsKey);
+  const pod = () => admin.get<Any>({ apiVersion: 'v1', kind: 'Pod', name: `${names.statefulSet}-0`, namespace: ns });
+  const podReady = (p: Any | null) => !!p && !p.metadata.deletionTimestamp && p.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Ready' && c.status === 'True');
+  /** The timeline's transitions to `to` (the projection writes them). */
+  const transitionsTo = async (to: string) => db.projectEvent.count({ where: { projectId: project.id, kind: 'transition', toStatus: to } });
+  const settledRunning = () => waitForStatus(handle, (v) => v.status === 'RUNNING' && v.stages.every((s) => s.state === 'done'), 90_000);
+  await settledRunning();
+  await poll('the RUNNING transition written', () => transitionsTo('RUNNING'), (n) => n === 1);
+
+  // The StatefulSet deleted by hand: the workflow re-creates it (a new uid) and is RUNNING again.
+  const first = (await sts())!;
+  expect(await admin.delete(stsKey)).toBe(true);
+  await poll('a re-created StatefulSet', sts, (s) => !!s && s.metadata.uid !== first.metadata.uid && !s.metadata.deletionTimestamp, 60_000);
+  await poll('a Ready pod of the new StatefulSet', pod, podReady, 90_000);
+  await settledRunning();
+  await poll('RUNNING again in the timeline', () => transitionsTo('RUNNING'), (n) => n === 2, 60_000);
+
+  // Scaled to 0 by hand while desired RUNNING: back to 1.
+  await admin.mergePatch(stsKey, { spec: { replicas: 0 } });
+  await poll('the StatefulSet back at 1 replica', sts, (s) => s?.spec.replicas === 1 && s.status?.readyReplicas === 1, 90_000);
+  await poll('RUNNING again in the timeline', () => transitionsTo('RUNNING'), (n) => n === 3, 60_000);
+  await settledRunning();
+
+  // The pod deleted by hand: the status shows the way back, RUNNING again.
+  const before = (await pod())!;
+  await admin.delete({ apiVersion: 'v1', kind: 'Pod', name: before.metadata.name, namespace: ns });
+  await poll('RUNNING again in the timeline', () => transitionsTo('RUNNING'), (n) => n === 4, 90_000);
+  const after = await poll('a new Ready pod', pod, (p) => podReady(p) && p!.metadata.uid !== before.metadata.uid, 90_000);
+  expect(after).not.toBeNull();
+  const final = await settledRunning();
+  expect(final.lastError).toBeNull();
+  expect(await transitionsTo('STARTING')).toBeGreaterThanOrEqual(3);
+  // None of this needed a signal: the only intent in the timeline is the creation.
+  expect(await db.projectEvent.count({ where: { projectId: project.id, kind: 'intent' } })).toBe(1);
+
+  await handle.signal(deleteSignal);
+  expect((await handle.result()).status).toBe('TERMINATED');
+});

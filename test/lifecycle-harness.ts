@@ -18,7 +18,14 @@ export interface Harness {
   env: TestWorkflowEnvironment;
   taskQueue: string;
   startWorker(activities: LifecycleActivities): Promise<RunningWorker>;
-  startProject(opts?: { projectId?: string; name?: string; ownerId?: string; timings?: Partial<LifecycleTimings> }): Promise<WorkflowHandleWithFirstExecutionRunId>;
+  startProject(opts?: {
+    projectId?: string;
+    name?: string;
+    ownerId?: string;
+    timings?: Partial<LifecycleTimings>;
+    /** Lifecycle policies at start (idle timeout, creator). */
+    input?: Pick<LifecycleInput, 'idleTimeoutMs' | 'createdBy'>;
+  }): Promise<WorkflowHandleWithFirstExecutionRunId>;
   /** Stops this test's workers and moves to a fresh task queue (one worker per queue and process). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -68,6 +75,7 @@ export async function createHarness(address = process.env.TEST_TEMPORAL_ADDRESS)
         k8sName: projectResourceName(name, Math.random),
         desired: 'RUNNING',
         timings: { ...FAST_TIMINGS, ...opts.timings },
+        ...opts.input,
       };
       return env.client.workflow.start(WORKFLOW_TYPE, lifecycleStartOptions(input, harness.taskQueue));
     },

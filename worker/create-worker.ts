@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Duration } from '@temporalio/common';
-import type { LifecycleActivities } from '../activities/types';
+import type { LifecycleActivities, RetentionActivities } from '../activities/types';
 import { ACTIVITY_HEARTBEAT_MS, TASK_QUEUE } from '../common/lifecycle';
 import { HeartbeatInterceptor } from './heartbeat';
 
@@ -23,7 +23,8 @@ const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: console
 
 export interface LifecycleWorkerOptions {
   connection: NativeConnection;
-  activities: LifecycleActivities;
+  /** The lifecycle's activities, and the retention sweeper's where retention runs. */
+  activities: LifecycleActivities & Partial<RetentionActivities>;
   namespace?: string;
   taskQueue?: string;
   identity?: string;

@@ -1,14 +1,17 @@
 // The worker process: task queue project-lifecycle, Kubernetes activities with the
 // owner's kubeconfig, the status projection, Prometheus metrics. SIGTERM/SIGINT stop
 // polling, let in-flight tasks finish, then exit.
+import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createKubernetesActivities } from '../activities/kubernetes';
+import { createRetentionActivities } from '../activities/retention';
 import { createStatusProjection } from '../activities/status-projection';
 import { ConfigError, databaseUrl, loadConfig } from '../server/config';
 import { createCipher } from '../server/crypto';
 import { createDb } from '../server/db';
 import { egressPolicyFromConfig } from '../server/egress';
 import { readAdminKubeconfig } from '../server/kubeconfig';
+import { ensureRetentionSchedule, retentionFromConfig } from '../server/schedules';
 import { createLogger } from '../server/logger';
 import { migrate } from '../server/migrate';
 import { encryptionKey } from '../server/secrets';
@@ -28,8 +31,18 @@ async function main() {
   const adminKubeconfig = readAdminKubeconfig(config.CLUSTER_ADMIN_KUBECONFIG);
 
   const activities = {
-    ...createKubernetesActivities({ db, cipher, clusterDomain: config.CLUSTER_DOMAIN, adminKubeconfig, egress: egressPolicyFromConfig(config), logger }),
+    ...createKubernetesActivities({
+      db,
+      cipher,
+      clusterDomain: config.CLUSTER_DOMAIN,
+      urlScheme: config.SANDBOX_URL_SCHEME,
+      urlPort: config.SANDBOX_URL_PORT,
+      adminKubeconfig,
+      egress: egressPolicyFromConfig(config),
+      logger,
+    }),
     ...createStatusProjection(db),
+    ...createRetentionActivities(db),
   };
 
   const connection = await NativeConnection.connect(temporalConnectionOptions(config));
@@ -40,7 +53,9 @@ async function main() {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     shutdownGraceTime: config.SHUTDOWN_TIMEOUT_MS,
   });
-  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE }, 'worker polling');
+  // The retention sweeper's Temporal Schedule follows the configuration (removed when off).
+  const retention = await ensureRetentionSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config.TEMPORAL_TASK_QUEUE, retentionFromConfig(config));
+  logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, retention }, 'worker polling');
   // The SDK's Runtime stops the worker on SIGINT/SIGTERM; run() resolves once drained.
   await worker.run();
   await connection.close();

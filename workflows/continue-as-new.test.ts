@@ -61,4 +61,12 @@ it('continues as new when the server suggests it, carrying state and losing no s
   // Stage timestamps and URLs survived the hops.
   expect(stopped.sandbox.publicUrl).toMatch(/^https:\/\//);
   expect(stopped.lastError).toBeNull();
+  // The timeline runs on across the hops: one sequence without gaps or repeats, every intent in it.
+  const entries = new Map(fake.timeline.map((e) => [e.seq, e]));
+  const seqs = [...entries.keys()].sort((a, b) => a - b);
+  expect(seqs).toEqual(seqs.map((_s, i) => i));
+  const intents = seqs.map((s) => entries.get(s)!).filter((e) => e.kind === 'intent');
+  expect(intents.map((e) => e.action)).toEqual(['RUNNING', ...Array.from({ length: 6 }, () => ['STOPPED', 'RUNNING']).flat(), 'STOPPED']);
+  expect(intents.every((e) => e.actor?.kind === 'operator')).toBe(true);
+  expect(new Set(fake.timeline.map((e) => e.id.split(':')[0])).size).toBeGreaterThan(1); // written by several runs
 });

@@ -2,8 +2,11 @@
 // and pure functions: the workflow mutates it, the query and the projection read it.
 import {
   STAGE_NAMES,
+  type Actor,
   type CarriedState,
   type DesiredState,
+  type IntentRecord,
+  type TimelineEvent,
   type LifecycleError,
   type LifecycleInput,
   type ProjectStatusView,
@@ -24,6 +27,18 @@ export class LifecycleState {
   sandboxCreated: boolean;
   databaseCreated: boolean;
   updatedAt: string;
+  /** Lifecycle policies (idle auto-stop, timeline) are on: runs from before them replay without. */
+  policies = false;
+  idleTimeoutMs: number | null;
+  lastActivityAt: number | null;
+  /** When the idle clock started: RUNNING reached, "keep running", policy change. */
+  idleSince: number | null;
+  idleWarning: { stopAt: string } | null;
+  lastIntent: IntentRecord | null;
+  eventSeq: number;
+  pendingEvents: TimelineEvent[];
+  /** When the current status began (transition durations). */
+  statusSince: number | undefined;
 
   constructor(
     private readonly input: LifecycleInput,
@@ -40,6 +55,45 @@ export class LifecycleState {
     this.sandboxCreated = c?.sandboxCreated ?? false;
     this.databaseCreated = c?.databaseCreated ?? false;
     this.updatedAt = c?.updatedAt ?? this.now().toISOString();
+    this.idleTimeoutMs = c?.idle ? c.idle.timeoutMs : (input.idleTimeoutMs ?? null);
+    this.lastActivityAt = c?.idle?.lastActivityAt ?? null;
+    this.idleSince = c?.idle?.since ?? null;
+    this.idleWarning = c?.idle?.warning ?? null;
+    this.lastIntent = c?.lastIntent ?? null;
+    this.eventSeq = c?.eventSeq ?? 0;
+    this.pendingEvents = c?.pendingEvents ? [...c.pendingEvents] : [];
+    this.statusSince = c?.statusSince;
+  }
+
+  /** Queues a timeline entry; the next projection write persists it. */
+  record(runId: string, event: Omit<TimelineEvent, 'id' | 'seq' | 'at'>): TimelineEvent | undefined {
+    if (!this.policies) return undefined;
+    const seq = this.eventSeq++;
+    const e: TimelineEvent = { id: `${runId}:${seq}`, seq, at: this.now().toISOString(), ...event };
+    this.pendingEvents.push(e);
+    return e;
+  }
+
+  setIntent(desired: DesiredState, actor: Actor, reason?: string) {
+    this.lastIntent = { desired, actor, at: this.now().toISOString(), ...(reason ? { reason } : {}) };
+  }
+
+  /** When the idle stop is due (ms), or null: only while RUNNING and wanted so, with a timeout. */
+  idleStopAt(): number | null {
+    if (!this.policies || this.idleTimeoutMs === null || this.desired !== 'RUNNING' || this.status !== 'RUNNING') return null;
+    const base = Math.max(this.lastActivityAt ?? 0, this.idleSince ?? 0);
+    return base ? base + this.idleTimeoutMs : null;
+  }
+
+  idleView(): ProjectStatusView['idle'] {
+    const stopAt = this.idleStopAt();
+    return {
+      timeoutMs: this.idleTimeoutMs,
+      lastActivityAt: this.lastActivityAt ? new Date(this.lastActivityAt).toISOString() : null,
+      since: this.idleSince ? new Date(this.idleSince).toISOString() : null,
+      stopAt: stopAt ? new Date(stopAt).toISOString() : null,
+      warning: this.idleWarning,
+    };
   }
 
   get status() {
@@ -56,6 +110,7 @@ export class LifecycleState {
       stages: this.stages.map((s) => ({ ...s })),
       lastError: this.lastError,
       updatedAt: this.updatedAt,
+      ...(this.policies ? { idle: this.idleView(), lastIntent: this.lastIntent } : {}),
     };
   }
 
@@ -72,6 +127,15 @@ export class LifecycleState {
       sandboxCreated: this.sandboxCreated,
       databaseCreated: this.databaseCreated,
       updatedAt: this.updatedAt,
+      ...(this.policies
+        ? {
+            idle: { timeoutMs: this.idleTimeoutMs, lastActivityAt: this.lastActivityAt, since: this.idleSince, warning: this.idleWarning },
+            lastIntent: this.lastIntent,
+            eventSeq: this.eventSeq,
+            pendingEvents: this.pendingEvents,
+            statusSince: this.statusSince,
+          }
+        : {}),
     };
   }
 

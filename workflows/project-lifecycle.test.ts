@@ -131,26 +131,77 @@ describe('projectLifecycle', () => {
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(90);
   });
 
-  it('waits for readiness with doubling backoff', async () => {
+  it('waits for readiness by watching: one look, then one watch that returns on the change', async () => {
     const { activities, fake } = createFakeActivities({ sandboxReadyMs: 0 });
     await harness.startWorker(activities);
-    // Not ready until the workflow has polled enough times: the count, not the machine's
-    // speed, decides how long the wait takes.
-    fake.neverBecomeReady('backoff1');
-    const handle = await harness.startProject({ projectId: 'backoff1', timings: { initialBackoffMs: 50, maxBackoffMs: 200 } });
-    const pollsAfterEnsure = () => {
-      const ensured = fake.callsOf('ensureSandbox', 'backoff1')[0]?.at;
-      return ensured === undefined ? [] : fake.callsOf('observeSandbox', 'backoff1').filter((c) => c.at > ensured).map((c) => c.at);
+    fake.neverBecomeReady('watch1');
+    const handle = await harness.startProject({ projectId: 'watch1' });
+    const afterEnsure = (method: 'observeSandbox' | 'awaitProjectChange') => {
+      const ensured = fake.callsOf('ensureSandbox', 'watch1')[0]?.at;
+      return ensured === undefined ? [] : fake.callsOf(method, 'watch1').filter((c) => c.at >= ensured);
     };
-    await waitFor(async () => pollsAfterEnsure().length, (n) => n >= 5, 60_000, 'five readiness polls');
-    fake.neverReady.delete('backoff1');
+    await waitFor(async () => afterEnsure('awaitProjectChange').length, (n) => n >= 1, 30_000, 'the readiness watch');
+    // The watch looks many times inside one activity; the workflow does not poll meanwhile.
+    const looks = fake.watchLooks;
+    await waitFor(async () => fake.watchLooks, (n) => n >= looks + 25, 30_000, 'the watch looking on');
+    expect(afterEnsure('observeSandbox')).toHaveLength(1);
+    expect(afterEnsure('awaitProjectChange')).toHaveLength(1);
+    fake.neverReady.delete('watch1');
     await waitForStatus(handle, isStatus('RUNNING'));
-    const polls = pollsAfterEnsure();
-    const gaps = polls.slice(1).map((t, i) => t - polls[i]!);
-    // Timers never fire early: 50, 100, 200, 200, ... at least.
-    expect(gaps[0]!).toBeGreaterThanOrEqual(50);
-    expect(gaps[1]!).toBeGreaterThanOrEqual(100);
-    expect(gaps[2]!).toBeGreaterThanOrEqual(200);
+    expect(afterEnsure('observeSandbox')).toHaveLength(1);
+    // The readiness watch, and (once settled) the drift watch.
+    expect(afterEnsure('awaitProjectChange').length).toBeLessThanOrEqual(2);
+  });
+
+  it('repairs drift of a settled RUNNING project without any signal, and reports a failed Cluster as ERROR', async () => {
+    const { activities, fake } = createFakeActivities({ db, sandboxReadyMs: 300 });
+    await harness.startWorker(activities);
+    await seedProject('drift1');
+    const handle = await harness.startProject({ projectId: 'drift1' });
+    await waitForStatus(handle, isStatus('RUNNING'));
+    const ensures = () => fake.callsOf('ensureSandbox', 'drift1').length;
+    expect(ensures()).toBe(1);
+
+    // The StatefulSet deleted by hand: re-created, RUNNING again.
+    fake.sandboxes.delete('drift1');
+    await waitFor(async () => ensures(), (n) => n === 2, 30_000, 'the sandbox re-created');
+    await waitForStatus(handle, (v) => v.status === 'RUNNING' && fake.sandboxes.get('drift1')?.replicas === 1);
+
+    // Scaled to 0 by hand: back to 1.
+    fake.sandboxes.set('drift1', { ...fake.sandboxes.get('drift1')!, replicas: 0, settlesAt: fake.now() });
+    await waitFor(async () => ensures(), (n) => n === 3, 30_000, 'the sandbox scaled up again');
+    await waitForStatus(handle, (v) => v.status === 'RUNNING' && fake.sandboxes.get('drift1')?.replicas === 1);
+    // The timeline shows the way back each time.
+    const transitions = () => fake.timeline.filter((e) => e.kind === 'transition').map((e) => e.to);
+    await waitFor(async () => transitions().filter((t) => t === 'STARTING').length, (n) => n >= 2, 30_000, 'two STARTING transitions');
+
+    // The Cluster failed: ERROR with the operator's reason, and no repair loop.
+    fake.failedDatabases.set('drift1', 'volume full');
+    const failed = await waitForStatus(handle, isStatus('ERROR'));
+    expect(failed.database?.status).toBe('ERROR');
+    expect(failed.lastError?.message).toMatch(/^Database cluster failed: .*volume full/);
+    expect(ensures()).toBe(3);
+    expect((await waitFor(projectRow('drift1'), (r) => r.status === 'ERROR')).lastError).toContain('volume full');
+
+    // Fixed, then started: RUNNING again.
+    fake.failedDatabases.delete('drift1');
+    await handle.signal(startSignal);
+    await waitForStatus(handle, isStatus('RUNNING'));
+  });
+
+  it('keeps a settled STOPPED project stopped: a sandbox scaled up by hand is scaled down again', async () => {
+    const { activities, fake } = createFakeActivities();
+    await harness.startWorker(activities);
+    const handle = await harness.startProject({ projectId: 'drift2' });
+    await waitForStatus(handle, isStatus('RUNNING'));
+    await handle.signal(stopSignal);
+    await waitForStatus(handle, isStatus('STOPPED'));
+    const scaleDowns = () => fake.callsOf('scaleSandbox', 'drift2').length;
+    const before = scaleDowns();
+    fake.sandboxes.set('drift2', { ...fake.sandboxes.get('drift2')!, replicas: 1, settlesAt: fake.now() });
+    await waitFor(async () => scaleDowns(), (n) => n > before, 30_000, 'the sandbox scaled down again');
+    await waitForStatus(handle, (v) => v.status === 'STOPPED' && fake.sandboxes.get('drift2')?.replicas === 0);
+    expect((await handle.query(statusQuery)).desired).toBe('STOPPED');
   });
 
   it('puts a permanent failure into ERROR at once with a readable reason; start retries', async () => {

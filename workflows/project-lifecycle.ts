@@ -1,6 +1,7 @@
 // projectLifecycle: one long-running workflow per project. Signals set the desired state;
 // a reconcile loop compares it with what Kubernetes reports (through activities), acts,
-// and waits for readiness on durable timers with backoff, waking at once on a signal.
+// and waits for readiness by watching (an activity that returns when the derived status
+// changes), waking at once on a signal. Settled, it watches for drift and repairs it.
 import {
   ActivityCancellationType,
   ActivityFailure,
@@ -21,28 +22,36 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { LifecycleActivities } from '../activities/types';
+import type { DatabaseObservation, LifecycleActivities, ProjectWatchRequest, ProjectWatchResult, SandboxObservation } from '../activities/types';
 import {
   ACTIVITY_HEARTBEAT_TIMEOUT_MS,
   DEFAULT_TIMINGS,
   NON_RETRYABLE_ERROR_TYPES,
+  SETTLED_WATCH_HEARTBEAT_TIMEOUT_MS,
+  type Actor,
   type DesiredState,
+  type IntentArgs,
   type LifecycleInput,
+  type TimelineEvent,
   type ProjectRef,
   type ProjectStatusView,
 } from '../common/lifecycle';
+import { formatMinutes, idleStopReason, normalizeActor, normalizeReason } from '../common/policies';
 import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
 import type { ProjectStatus } from '../common/status';
 import { LifecycleState, nextBackoff, visibleKey } from './lifecycle-state';
 import {
   deleteSignal,
-  deleteUpdate,
+  deleteUpdateWithActor,
   environmentChangedSignal,
+  activitySignal,
+  keepRunningSignal,
+  setIdlePolicySignal,
   startSignal,
-  startUpdate,
+  startUpdateWithActor,
   statusQuery,
   stopSignal,
-  stopUpdate,
+  stopUpdateWithActor,
   type IntentAccepted,
 } from './messages';
 
@@ -63,6 +72,21 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   const timings = { ...DEFAULT_TIMINGS, ...input.timings };
   const ref: ProjectRef = { projectId: input.projectId, ownerId: input.ownerId, k8sName: input.k8sName };
   const state = new LifecycleState(input, () => new Date());
+  // Lifecycle policies: the timeline (every intent with its actor, transition and error,
+  // written by the projection), idle auto-stop with its warning. Runs recorded before them
+  // replay without. Asked first, before any handler can run.
+  const policies = patched('lifecycle-policies');
+  state.policies = policies;
+  // Readiness from watches instead of polling with backoff, and drift repair while settled
+  // (decision 8). Runs recorded before them poll, and sleep while settled.
+  const watchReadiness = patched('watch-readiness');
+  const driftRepair = patched('drift-repair');
+  const runId = workflowInfo().runId;
+  if (!input.carried && policies) {
+    const actor = normalizeActor({ actor: input.createdBy });
+    state.record(runId, { kind: 'intent', actor, action: state.desired, effective: true, message: 'created' });
+    state.setIntent(state.desired, actor);
+  }
   // Emitted through the worker's Prometheus endpoint (never during replay).
   const transitions = metricMeter.createCounter('fsa_lifecycle_transitions', 'transitions', 'Project status transitions');
   const stateSeconds = metricMeter.createHistogram('fsa_lifecycle_state_seconds', 'float', 's', 'Time spent in a project status');
@@ -75,51 +99,102 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   // even when stop+start land back on the step's own target.
   let intent = 0;
   let step: CancellationScope | undefined;
-  const want = (desired: DesiredState) => {
+  // Bumped by policy changes (keep running, idle timeout, activity that ends a warning):
+  // the settled wait re-arms its idle timer and writes the projection.
+  let idleWake = 0;
+  const want = (desired: DesiredState, args?: unknown, actorOverride?: Actor) => {
     wake++;
+    const actor = actorOverride ?? normalizeActor(args);
+    const reason = normalizeReason(args);
+    const event = { kind: 'intent' as const, actor, action: desired, ...(reason ? { reason } : {}) };
     if (state.desired === 'TERMINATED') {
       if (desired !== 'TERMINATED') log.warn('ignoring signal: the project is being deleted', { desired });
+      state.record(runId, { ...event, effective: false, message: desired === 'TERMINATED' ? 'already being deleted' : 'ignored: the project is being deleted' });
       return;
     }
-    if (state.desired !== desired) {
+    const effective = state.desired !== desired;
+    state.record(runId, { ...event, effective });
+    if (effective) {
       state.desired = desired;
+      state.setIntent(desired, actor, reason);
+      state.idleWarning = null;
       intent++;
       step?.cancel();
     }
   };
-  const signals: Record<string, () => void> = {
-    [startSignal.name]: () => want('RUNNING'),
-    [stopSignal.name]: () => want('STOPPED'),
-    [deleteSignal.name]: () => want('TERMINATED'),
+  const signals: Record<string, (arg?: unknown) => void> = {
+    [startSignal.name]: (a) => want('RUNNING', a),
+    [stopSignal.name]: (a) => want('STOPPED', a),
+    [deleteSignal.name]: (a) => want('TERMINATED', a),
     [environmentChangedSignal.name]: () => {
       state.envGeneration++;
       wake++;
     },
   };
+  if (policies) {
+    signals[activitySignal.name] = (a) => {
+      const at = Date.parse(String((a as { lastActivityAt?: unknown } | undefined)?.lastActivityAt ?? ''));
+      if (!Number.isFinite(at)) return void log.warn('ignoring activity report without a valid lastActivityAt');
+      // Never in the future of workflow time; never backwards.
+      const seen = Math.min(at, Date.now());
+      if (seen <= (state.lastActivityAt ?? 0)) return;
+      state.lastActivityAt = seen;
+      // The idle timer re-arms itself lazily when it fires; only a warning on show needs
+      // the loop now (to take it down).
+      if (state.idleWarning) {
+        state.idleWarning = null;
+        idleWake++;
+      }
+    };
+    signals[keepRunningSignal.name] = (a) => {
+      const actor = normalizeActor(a);
+      state.record(runId, { kind: 'keep-running', actor, action: 'keepRunning', effective: state.desired === 'RUNNING' });
+      if (state.desired !== 'RUNNING') return;
+      state.idleSince = Date.now();
+      state.idleWarning = null;
+      idleWake++;
+    };
+    signals[setIdlePolicySignal.name] = (a) => {
+      const raw = (a as { idleTimeoutMs?: unknown } | undefined)?.idleTimeoutMs;
+      if (raw !== null && (typeof raw !== 'number' || !Number.isFinite(raw) || raw <= 0)) {
+        return void log.warn('ignoring setIdlePolicy: idleTimeoutMs must be a positive number or null');
+      }
+      state.idleTimeoutMs = raw === null ? null : Math.round(raw);
+      state.idleSince = Date.now();
+      state.idleWarning = null;
+      state.record(runId, {
+        kind: 'policy',
+        actor: normalizeActor(a),
+        action: 'idle',
+        message: raw === null ? 'auto-stop off' : `auto-stop after ${formatMinutes(raw)} without terminal activity`,
+      });
+      idleWake++;
+    };
+  }
   // One handler for every signal, on purpose: signals that arrive with a run's first task
   // (right after start or continue-as-new) are buffered until registration, and per-name
   // handlers would replay them grouped by name — [stop, start] would end up stopped.
-  setDefaultSignalHandler((name) => {
+  setDefaultSignalHandler((name, ...args) => {
     const handle = signals[name];
-    if (handle) handle();
+    if (handle) handle(args[0]);
     else log.warn('ignoring unknown signal', { name });
   });
   setHandler(statusQuery, () => state.view());
   const intentUpdate = (desired: DesiredState) => ({
-    handler: (): IntentAccepted => {
-      want(desired);
+    handler: (args: IntentArgs): IntentAccepted => {
+      want(desired, args);
       return { desired: state.desired, status: state.view().status };
     },
-    validator: () => {
+    validator: (_args: IntentArgs) => {
       if (state.desired === 'TERMINATED' && desired !== 'TERMINATED') {
         throw ApplicationFailure.nonRetryable(`the project is being deleted; it cannot be ${desired === 'RUNNING' ? 'started' : 'stopped'}`, 'Conflict');
       }
     },
   });
   for (const [def, desired] of [
-    [startUpdate, 'RUNNING'],
-    [stopUpdate, 'STOPPED'],
-    [deleteUpdate, 'TERMINATED'],
+    [startUpdateWithActor, 'RUNNING'],
+    [stopUpdateWithActor, 'STOPPED'],
+    [deleteUpdateWithActor, 'TERMINATED'],
   ] as const) {
     const u = intentUpdate(desired);
     setHandler(def, u.handler, { validator: u.validator });
@@ -163,31 +238,57 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     summary: 'record status',
   });
 
+  /**
+   * The watch activity: reads only, so a cancellation does not wait for it (it ends at its
+   * next heartbeat). Allowed to run for its wait plus the final observation.
+   */
+  const watcher = (maxWaitMs: number, summary: string, scheduleToCloseMs?: number, heartbeatTimeout = ACTIVITY_HEARTBEAT_TIMEOUT_MS) =>
+    proxyActivities<LifecycleActivities>({
+      startToCloseTimeout: maxWaitMs + 60_000,
+      ...(scheduleToCloseMs ? { scheduleToCloseTimeout: scheduleToCloseMs } : {}),
+      heartbeatTimeout,
+      cancellationType: ActivityCancellationType.TRY_CANCEL,
+      retry,
+      summary,
+    });
+
   // --- status projection --------------------------------------------------------------
   let published = '';
   let lastStatus: ProjectStatus | undefined = input.carried ? state.status : undefined;
-  let statusSince = Date.now();
+  let statusSince = state.statusSince ?? Date.now();
   // Projection writes run one after another, in order, beside the lifecycle: Kubernetes
   // work never waits for them. The run awaits the tail before it ends or hands over.
   let projectionTail: Promise<void> = Promise.resolve();
   const publish = () => {
-    if (visibleKey(state.view()) === published) return;
-    state.touch();
-    const view = state.view();
-    published = visibleKey(view);
-    if (view.status !== lastStatus) {
-      upsertSearchAttributes([{ key: ProjectStatusKey, value: view.status }]);
+    const visibleChange = visibleKey(state.view()) !== published;
+    if (!visibleChange && (!policies || state.pendingEvents.length === 0)) return;
+    if (visibleChange) state.touch();
+    const current = state.status;
+    if (current !== lastStatus) {
+      upsertSearchAttributes([{ key: ProjectStatusKey, value: current }]);
       if (lastStatus) {
-        transitions.add(1, { from: lastStatus, to: view.status });
+        transitions.add(1, { from: lastStatus, to: current });
         stateSeconds.record((Date.now() - statusSince) / 1000, { state: lastStatus });
       }
-      lastStatus = view.status;
+      state.record(runId, { kind: 'transition', ...(lastStatus ? { from: lastStatus, durationMs: Date.now() - statusSince } : {}), to: current });
+      // The idle clock starts when the project is up.
+      if (current === 'RUNNING') state.idleSince = Date.now();
+      lastStatus = current;
       statusSince = Date.now();
+      state.statusSince = statusSince;
     }
+    const view = state.view();
+    published = visibleKey(view);
+    const events: TimelineEvent[] = state.pendingEvents.splice(0);
+    const timeline = events.length ? { ownerId: input.ownerId, projectName: input.projectName, events } : undefined;
     // The projection must not be lost to a cancellation: it runs outside the step scope.
     projectionTail = projectionTail
-      .then(() => CancellationScope.nonCancellable(() => projection.recordStatus(view)))
-      .catch((err: unknown) => log.warn('status projection failed; it is written again on the next change', { error: String(err) }));
+      .then(() => CancellationScope.nonCancellable(() => (timeline ? projection.recordStatus(view, timeline) : projection.recordStatus(view))))
+      .catch((err: unknown) => {
+        // The timeline must not be lost: its entries go with the next write (ids make it idempotent).
+        if (timeline) state.pendingEvents.unshift(...events);
+        log.warn('status projection failed; it is written again on the next change', { error: String(err) });
+      });
   };
 
   // --- readiness ----------------------------------------------------------------------
@@ -227,19 +328,54 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     }
   };
 
-  const observeDatabase = async (deadline: number, creating: boolean) => {
-    const o = await guard(['database'], 'Observing the database', () => k8s(deadline, 'observe database').observeDatabase(ref));
+  const takeDatabase = (o: DatabaseObservation, creating: boolean) => {
     if (o.status === 'ERROR') throw new LifecycleFault(['database'], `Database cluster failed${o.reason ? `: ${o.reason}` : ''}`, 'database-failed');
     // While a resource is first created it reads CREATING, whatever the cluster says.
     state.setDatabase(creating && o.status !== 'RUNNING' ? 'CREATING' : o.status, { host: o.host, port: o.port });
     return o;
   };
-  const observeSandbox = async (deadline: number, shown?: 'CREATING' | 'UPDATING') => {
-    const o = await guard(['sandbox'], 'Observing the sandbox', () => k8s(deadline, 'observe sandbox').observeSandbox(ref));
+  const takeSandbox = (o: SandboxObservation, shown?: 'CREATING' | 'UPDATING') => {
     if (o.status === 'ERROR') throw new LifecycleFault(['sandbox'], `Sandbox failed${o.reason ? `: ${o.reason}` : ''}`, 'sandbox-failed');
     const urls = o.publicUrl || o.ttydUrl ? { publicUrl: o.publicUrl, ttydUrl: o.ttydUrl } : undefined;
     state.setSandbox(shown && o.status === 'STARTING' ? shown : o.status, urls);
     return o;
+  };
+  const observeDatabase = async (deadline: number, creating: boolean) =>
+    takeDatabase(await guard(['database'], 'Observing the database', () => k8s(deadline, 'observe database').observeDatabase(ref)), creating);
+  const observeSandbox = async (deadline: number, shown?: 'CREATING' | 'UPDATING') =>
+    takeSandbox(await guard(['sandbox'], 'Observing the sandbox', () => k8s(deadline, 'observe sandbox').observeSandbox(ref)), shown);
+
+  interface Progress {
+    done: boolean;
+    reason?: string;
+    /** What to watch while not done: the statuses that are no news. */
+    watch: Omit<ProjectWatchRequest, 'maxWaitMs'>;
+  }
+  /**
+   * Readiness by watching: looks once, then waits in awaitProjectChange (one activity per
+   * change of the derived status, none in between) until done or the deadline passes. A
+   * watch that sees nothing returns after readinessResyncMs and the loop looks again.
+   */
+  const waitWatching = async (
+    resources: Resource[],
+    what: string,
+    deadline: number,
+    budgetMs: number,
+    first: () => Promise<Progress>,
+    next: (r: ProjectWatchResult) => Progress,
+  ) => {
+    let p = await first();
+    while (!p.done) {
+      const remaining = deadline - Date.now();
+      if (remaining <= 0) {
+        throw new LifecycleFault(resources, `${what} within ${formatDuration(budgetMs)}${p.reason ? `: ${p.reason}` : ''}`, 'deadline');
+      }
+      const maxWaitMs = Math.min(remaining, timings.readinessResyncMs);
+      const r = await guard(resources, 'Watching the project', () =>
+        watcher(maxWaitMs, 'await readiness', remaining + 60_000).awaitProjectChange(ref, { ...p.watch, maxWaitMs }),
+      );
+      p = next(r);
+    }
   };
 
   // --- reconcile steps ------------------------------------------------------------------
@@ -265,6 +401,22 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     }
     await guard(['database'], 'Creating the database', () => k8s(dbDeadline, 'create or start database').ensureDatabase(ref));
     state.databaseCreated = true;
+    if (watchReadiness) {
+      const progress = (o: DatabaseObservation): Progress => {
+        takeDatabase(o, creating);
+        if (o.status !== 'RUNNING') publish();
+        return { done: o.status === 'RUNNING', reason: o.reason, watch: { database: [o.status] } };
+      };
+      await waitWatching(
+        ['database'],
+        'The database did not become ready',
+        dbDeadline,
+        timings.databaseDeadlineMs,
+        async () => progress(await guard(['database'], 'Observing the database', () => k8s(dbDeadline, 'observe database').observeDatabase(ref))),
+        (r) => progress(r.database!),
+      );
+      return;
+    }
     await waitFor(['database'], 'The database did not become ready', dbDeadline, timings.databaseDeadlineMs, async () => {
       const o = await observeDatabase(dbDeadline, creating);
       if (o.status !== 'RUNNING') publish();
@@ -295,11 +447,27 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     state.finishStage('network');
     state.beginStage('terminal');
     publish();
-    await waitFor(['sandbox'], 'The sandbox did not become ready', sbDeadline, timings.sandboxDeadlineMs, async () => {
-      const o = await observeSandbox(sbDeadline, shown);
-      if (o.status !== 'RUNNING') publish();
-      return { done: o.status === 'RUNNING', reason: o.reason };
-    });
+    if (watchReadiness) {
+      const progress = (o: SandboxObservation): Progress => {
+        takeSandbox(o, shown);
+        if (o.status !== 'RUNNING') publish();
+        return { done: o.status === 'RUNNING', reason: o.reason, watch: { sandbox: [o.status] } };
+      };
+      await waitWatching(
+        ['sandbox'],
+        'The sandbox did not become ready',
+        sbDeadline,
+        timings.sandboxDeadlineMs,
+        async () => progress(await guard(['sandbox'], 'Observing the sandbox', () => k8s(sbDeadline, 'observe sandbox').observeSandbox(ref))),
+        (r) => progress(r.sandbox!),
+      );
+    } else {
+      await waitFor(['sandbox'], 'The sandbox did not become ready', sbDeadline, timings.sandboxDeadlineMs, async () => {
+        const o = await observeSandbox(sbDeadline, shown);
+        if (o.status !== 'RUNNING') publish();
+        return { done: o.status === 'RUNNING', reason: o.reason };
+      });
+    }
     state.appliedEnvGeneration = generation;
     state.finishStage('terminal');
   };
@@ -325,12 +493,35 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       await guard([resource], `Stopping the ${resource}`, () =>
         isDb ? k8s(deadline, 'stop database').scaleDatabase(ref, 0) : k8s(deadline, 'stop sandbox').scaleSandbox(ref, 0),
       );
-      await waitFor([resource], `The ${resource} did not stop`, deadline, budgetMs, async () => {
-        const o = await observe();
-        if (!settled(o.status)) set('STOPPING');
-        publish();
-        return { done: settled(o.status), reason: o.reason };
-      });
+      if (watchReadiness) {
+        const progress = (o: SandboxObservation | DatabaseObservation): Progress => {
+          if (isDb) takeDatabase(o as DatabaseObservation, false);
+          else takeSandbox(o as SandboxObservation);
+          if (!settled(o.status)) set('STOPPING');
+          publish();
+          return { done: settled(o.status), reason: o.reason, watch: { [resource]: [o.status] } };
+        };
+        await waitWatching(
+          [resource],
+          `The ${resource} did not stop`,
+          deadline,
+          budgetMs,
+          async () =>
+            progress(
+              await guard([resource], `Observing the ${resource}`, () =>
+                isDb ? k8s(deadline, 'observe database').observeDatabase(ref) : k8s(deadline, 'observe sandbox').observeSandbox(ref),
+              ),
+            ),
+          (r) => progress((isDb ? r.database : r.sandbox)!),
+        );
+      } else {
+        await waitFor([resource], `The ${resource} did not stop`, deadline, budgetMs, async () => {
+          const o = await observe();
+          if (!settled(o.status)) set('STOPPING');
+          publish();
+          return { done: settled(o.status), reason: o.reason };
+        });
+      }
     }
     // Never created (stopped before creation) reads as STOPPED, not TERMINATED.
     set('STOPPED');
@@ -349,19 +540,110 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     state.setDatabase('TERMINATING');
     publish();
     await guard(['sandbox', 'database'], 'Deleting the project', () => k8s(deadline, 'delete project resources').deleteProjectResources(ref));
-    await waitFor(['sandbox', 'database'], 'Project resources were not deleted', deadline, budgetMs, async () => {
-      const [sb, db] = await Promise.all([
-        guard(['sandbox'], 'Observing the sandbox', () => k8s(deadline, 'observe sandbox').observeSandbox(ref)),
-        guard(['database'], 'Observing the database', () => k8s(deadline, 'observe database').observeDatabase(ref)),
-      ]);
-      return { done: sb.status === 'TERMINATED' && db.status === 'TERMINATED', reason: sb.reason ?? db.reason };
-    });
+    if (watchReadiness) {
+      const progress = (sb: SandboxObservation | undefined, db: DatabaseObservation | undefined): Progress => {
+        const sbGone = !sb || sb.status === 'TERMINATED';
+        const dbGone = !db || db.status === 'TERMINATED';
+        return {
+          done: sbGone && dbGone,
+          reason: (sbGone ? undefined : sb?.reason) ?? (dbGone ? undefined : db?.reason),
+          watch: { ...(sbGone ? {} : { sandbox: [sb!.status] }), ...(dbGone ? {} : { database: [db!.status] }) },
+        };
+      };
+      await waitWatching(
+        ['sandbox', 'database'],
+        'Project resources were not deleted',
+        deadline,
+        budgetMs,
+        async () => {
+          const [sb, db] = await Promise.all([
+            guard(['sandbox'], 'Observing the sandbox', () => k8s(deadline, 'observe sandbox').observeSandbox(ref)),
+            guard(['database'], 'Observing the database', () => k8s(deadline, 'observe database').observeDatabase(ref)),
+          ]);
+          return progress(sb, db);
+        },
+        (r) => progress(r.sandbox, r.database),
+      );
+    } else {
+      await waitFor(['sandbox', 'database'], 'Project resources were not deleted', deadline, budgetMs, async () => {
+        const [sb, db] = await Promise.all([
+          guard(['sandbox'], 'Observing the sandbox', () => k8s(deadline, 'observe sandbox').observeSandbox(ref)),
+          guard(['database'], 'Observing the database', () => k8s(deadline, 'observe database').observeDatabase(ref)),
+        ]);
+        return { done: sb.status === 'TERMINATED' && db.status === 'TERMINATED', reason: sb.reason ?? db.reason };
+      });
+    }
     state.setSandbox('TERMINATED', { publicUrl: null, ttydUrl: null });
     state.setDatabase('TERMINATED', { host: undefined, port: undefined });
   };
 
   const reconcile = (target: DesiredState) =>
     target === 'RUNNING' ? bringUp() : target === 'STOPPED' ? bringDown() : terminate();
+
+  /** ERROR for the fault's resources, with its reason in lastError and the timeline. */
+  function reportFault(fault: LifecycleFault) {
+    log.error('lifecycle fault', { message: fault.message, reason: fault.reason });
+    errors.add(1, { reason: fault.reason });
+    state.record(runId, { kind: 'error', message: fault.message, reason: fault.reason });
+    state.settleActiveStages('failed');
+    if (fault.resources.includes('database')) state.setDatabase('ERROR');
+    if (fault.resources.includes('sandbox')) state.setSandbox('ERROR');
+    state.fail(fault.message);
+    publish();
+  }
+
+  // --- drift while settled ------------------------------------------------------------
+  /** What a settled project's resources may read without that being drift (undefined: not settled). */
+  const settledStatuses = (): Omit<ProjectWatchRequest, 'maxWaitMs'> | undefined => {
+    if (!driftRepair) return undefined;
+    if (state.desired === 'RUNNING' && state.status === 'RUNNING') return { sandbox: ['RUNNING'], database: ['RUNNING'] };
+    // A resource never created (stopped before creation) or deleted by hand while stopped is fine: start re-creates it.
+    if (state.desired === 'STOPPED' && state.status === 'STOPPED') return { sandbox: ['STOPPED', 'TERMINATED'], database: ['STOPPED', 'TERMINATED'] };
+    return undefined;
+  };
+  const deviation = (allowed: Omit<ProjectWatchRequest, 'maxWaitMs'>, r: ProjectWatchResult) => ({
+    sandbox: r.sandbox && allowed.sandbox && !allowed.sandbox.includes(r.sandbox.status) ? r.sandbox : undefined,
+    database: r.database && allowed.database && !allowed.database.includes(r.database.status) ? r.database : undefined,
+  });
+  /**
+   * Watches a settled project's objects (one long-lived activity, no workflow task while
+   * nothing changes) until what the cluster shows leaves the settled statuses.
+   */
+  const watchDrift = async (allowed: Omit<ProjectWatchRequest, 'maxWaitMs'>): Promise<ReturnType<typeof deviation>> => {
+    const maxWaitMs = timings.settledResyncMs;
+    for (;;) {
+      const r = await watcher(maxWaitMs, 'watch for drift', undefined, SETTLED_WATCH_HEARTBEAT_TIMEOUT_MS).awaitProjectChange(ref, { ...allowed, maxWaitMs });
+      const d = deviation(allowed, r);
+      if (d.sandbox || d.database) return d;
+      // Nothing (or a change that went back by itself): watch on.
+    }
+  };
+  /**
+   * Drift seen: a failed resource is a fault (ERROR with the reason); anything else is
+   * repaired by reconciling the desired state again (true). Shown as on the way there.
+   */
+  const takeDrift = (d: ReturnType<typeof deviation>): boolean => {
+    const failed: Resource[] = [];
+    if (d.sandbox?.status === 'ERROR') failed.push('sandbox');
+    if (d.database?.status === 'ERROR') failed.push('database');
+    if (failed.length) {
+      const why = failed.includes('database')
+        ? `Database cluster failed${d.database?.reason ? `: ${d.database.reason}` : ''}`
+        : `Sandbox failed${d.sandbox?.reason ? `: ${d.sandbox.reason}` : ''}`;
+      reportFault(new LifecycleFault(failed, why, failed.includes('database') ? 'database-failed' : 'sandbox-failed'));
+      return false;
+    }
+    log.info('drift: the cluster no longer matches the settled state; reconciling', {
+      desired: state.desired,
+      sandbox: d.sandbox?.status,
+      database: d.database?.status,
+    });
+    const moving = state.desired === 'RUNNING' ? 'STARTING' : 'STOPPING';
+    if (d.sandbox) state.setSandbox(moving);
+    if (d.database) state.setDatabase(moving);
+    publish();
+    return true;
+  };
 
   // --- main loop ----------------------------------------------------------------------
   publish();
@@ -384,25 +666,101 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
         state.settleActiveStages('pending');
         continue;
       }
-      const fault = err instanceof LifecycleFault ? err : toFault(['sandbox', 'database'], 'Reconciling', err);
-      log.error('lifecycle fault', { message: fault.message, reason: fault.reason });
-      errors.add(1, { reason: fault.reason });
-      state.settleActiveStages('failed');
-      if (fault.resources.includes('database')) state.setDatabase('ERROR');
-      if (fault.resources.includes('sandbox')) state.setSandbox('ERROR');
-      state.fail(fault.message);
-      publish();
+      reportFault(err instanceof LifecycleFault ? err : toFault(['sandbox', 'database'], 'Reconciling', err));
     } finally {
       step = undefined;
     }
 
     // Settled (or in ERROR): sleep until a signal, or hand over to a fresh run when the
     // history grows long. Handlers only mutate state, so nothing is lost across the hop.
-    await condition(() => wake !== seen || workflowInfo().continueAsNewSuggested);
-    if (wake === seen) {
-      await condition(allHandlersFinished);
-      await projectionTail;
-      await continueAsNew<typeof projectLifecycle>({ ...input, carried: state.carry() });
+    if (!policies) {
+      await condition(() => wake !== seen || workflowInfo().continueAsNewSuggested);
+      if (wake === seen) {
+        await condition(allHandlersFinished);
+        await projectionTail;
+        await continueAsNew<typeof projectLifecycle>({ ...input, carried: state.carry() });
+      }
+      continue;
+    }
+    await settled(seen);
+  }
+
+  /**
+   * The settled wait with the idle policy: one durable timer, to the warning or to the stop.
+   * Activity reports only move lastActivityAt; the timer re-arms from it when it fires, so
+   * an active terminal costs one timer per idle period, not one per report.
+   */
+  async function settled(seen: number): Promise<void> {
+    // The drift watch runs beside the idle timer while the project stays settled.
+    let drift: CancellationScope | undefined;
+    let drifted: ReturnType<typeof deviation> | undefined;
+    const stopDriftWatch = () => {
+      drift?.cancel();
+      drift = undefined;
+    };
+    try {
+      for (;;) {
+        const seenIdle = idleWake;
+        const stopAt = state.idleStopAt();
+        let timeoutMs: number | undefined;
+        if (stopAt !== null) {
+          const now = Date.now();
+          const warnAt = stopAt - timings.idleWarningMs;
+          if (now >= stopAt) {
+            const idle = state.idleView()!;
+            want('STOPPED', { reason: idleStopReason(state.idleTimeoutMs!, idle.lastActivityAt, idle.since) }, { kind: 'idle' });
+            publish();
+            return;
+          }
+          if (now >= warnAt && state.idleWarning?.stopAt !== new Date(stopAt).toISOString()) {
+            state.idleWarning = { stopAt: new Date(stopAt).toISOString() };
+            state.record(runId, { kind: 'idle-warning', actor: { kind: 'idle' }, message: `stops at ${state.idleWarning.stopAt} unless there is terminal activity or "keep running"` });
+          }
+          timeoutMs = (now >= warnAt ? stopAt : warnAt) - now;
+        } else if (state.idleWarning) {
+          state.idleWarning = null;
+        }
+        publish();
+        const allowed = settledStatuses();
+        if (allowed && !drift) {
+          const scope = new CancellationScope();
+          drift = scope;
+          scope.run(() => watchDrift(allowed)).then(
+            (d) => {
+              if (drift === scope) drifted = d;
+            },
+            (err: unknown) => {
+              if (isCancellation(err)) return;
+              // Not retryable (e.g. the kubeconfig may no longer watch): the project is not
+              // watched until its next change of intent; its status stays as it was.
+              log.warn('the drift watch failed; drift is not repaired until the next intent', { error: String(err) });
+            },
+          );
+        }
+        const woken = () => wake !== seen || idleWake !== seenIdle || drifted !== undefined || workflowInfo().continueAsNewSuggested;
+        if (timeoutMs === undefined) await condition(woken);
+        else await condition(woken, timeoutMs);
+        if (wake !== seen) return;
+        if (drifted) {
+          const d = drifted;
+          drifted = undefined;
+          drift = undefined;
+          if (takeDrift(d)) return;
+          continue;
+        }
+        if (idleWake !== seenIdle) continue;
+        if (workflowInfo().continueAsNewSuggested) {
+          stopDriftWatch();
+          await condition(allHandlersFinished);
+          publish();
+          await projectionTail;
+          state.statusSince = statusSince;
+          await continueAsNew<typeof projectLifecycle>({ ...input, carried: state.carry() });
+        }
+        // The timer fired: the loop decides (warn, stop, or re-arm after recent activity).
+      }
+    } finally {
+      stopDriftWatch();
     }
   }
 }

@@ -4,15 +4,16 @@
 // policy in errors.ts. Secrets are loaded here, never passed in workflow inputs.
 import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { ProjectRef } from '../../common/lifecycle';
 import { LABELS, resourceNames } from '../../common/names';
-import { databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet } from '../../common/status';
+import { databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet, type ResourceStatus } from '../../common/status';
 import { RUNTIME_IMAGE } from '../../common/versions';
 import type { Cipher } from '../../server/crypto';
 import type { Db } from '../../server/db';
 import type { EgressPolicy } from '../../server/egress';
-import type { DatabaseObservation, LifecycleActivities, SandboxObservation, SandboxUrls } from '../types';
+import type { DatabaseObservation, LifecycleActivities, ProjectWatchResult, SandboxObservation, SandboxUrls } from '../types';
 import { mapKubeError, nonRetryable } from './errors';
 import { KubeApiError, type KubeClient, type KubeObject, type ObjectKey } from './kube-client';
 import {
@@ -30,6 +31,7 @@ import {
   type EnvVar,
 } from './manifests';
 import { createUserClients, type UserClients } from './user-clients';
+import { ObjectSetWatch } from './watch';
 
 export type KubernetesActivities = Omit<LifecycleActivities, 'recordStatus'>;
 
@@ -48,6 +50,8 @@ export interface KubernetesActivitiesDeps {
   ingressClassName?: string;
   /** Scheme of the public URLs (default https). */
   urlScheme?: 'http' | 'https';
+  /** Port of the public URLs, when the ingress is not on the scheme's default port. */
+  urlPort?: number;
   /** Reuse an existing per-user client cache (e.g. shared with other code). */
   userClients?: UserClients;
 }
@@ -79,12 +83,67 @@ const ALWAYS_ENCRYPTED = new Set(['KUBECONFIG', 'ANTHROPIC_API_KEY']);
 const PLATFORM_SECRETS = new Set(['DATABASE_URL', 'TTYD_ACCESS_TOKEN', 'ANTHROPIC_API_KEY']);
 const OWNER_ENV_KEYS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL'];
 
+/** The pods of the project's StatefulSet. */
+const podSelector = (ref: ProjectRef) => `${LABELS.app}=${resourceNames(ref.k8sName).statefulSet},${LABELS.projectId}=${ref.projectId}`;
+
 const HOST_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
 /** 12 random characters, starting with a letter (a valid DNS label). */
 export function randomHostLabel(): string {
   let s = HOST_CHARS[randomInt(26)]!;
   for (let i = 1; i < 12; i++) s += HOST_CHARS[randomInt(HOST_CHARS.length)];
   return s;
+}
+
+type Sts = KubeObject & {
+  spec?: { replicas?: number };
+  status?: { observedGeneration?: number; readyReplicas?: number; currentReplicas?: number; updatedReplicas?: number };
+};
+type Pod = KubeObject & { status?: { phase?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> } };
+type ClusterObj = KubeObject & { spec?: { componentSpecs?: Array<{ replicas?: number }> }; status?: { phase?: string; message?: unknown } };
+
+/** The sandbox's status from its StatefulSet (null: missing) and pods, with the reason when not settled. */
+export function deriveSandbox(sts: Sts | null, pods: Pod[], stsName: string): { status: ResourceStatus; reason?: string } {
+  if (!sts) return { status: pods.length ? 'TERMINATING' : 'TERMINATED' };
+  const specReplicas = sts.spec?.replicas ?? 1;
+  const derived = sandboxStatusFromStatefulSet({
+    exists: true,
+    specReplicas,
+    readyReplicas: sts.status?.readyReplicas ?? 0,
+    currentReplicas: sts.status?.currentReplicas ?? 0,
+    updatedReplicas: sts.status?.updatedReplicas ?? 0,
+    podCount: pods.length,
+    generationObserved: (sts.status?.observedGeneration ?? 0) >= (sts.metadata.generation ?? 1),
+    readyPods: pods.filter((p) => !p.metadata.deletionTimestamp && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length,
+  });
+  const status = sts.metadata.deletionTimestamp ? 'TERMINATING' : derived;
+  if (status === 'RUNNING' || status === 'STOPPED') return { status };
+  const notReady = pods
+    .flatMap((p) => (p.status?.conditions ?? []).filter((c) => c.status !== 'True' && c.message).map((c) => `${p.metadata.name}: ${c.type} ${c.reason ?? ''} ${c.message}`))
+    .slice(0, 3);
+  return {
+    status,
+    reason: `StatefulSet ${stsName}: ${sts.status?.readyReplicas ?? 0}/${specReplicas} ready, ${pods.length} pod(s)` + (notReady.length ? `; ${notReady.join('; ')}` : ''),
+  };
+}
+
+/** The database's status from its KubeBlocks Cluster (null: missing). */
+export function deriveDatabase(cluster: ClusterObj | null, clusterName: string): { status: ResourceStatus; reason?: string } {
+  if (!cluster) return { status: 'TERMINATED' };
+  const replicas = (cluster.spec?.componentSpecs ?? []).reduce((n, s) => n + (s.replicas ?? 1), 0);
+  const phase = cluster.metadata.deletionTimestamp && !cluster.status?.phase ? 'Deleting' : cluster.status?.phase;
+  const status = databaseStatusFromClusterPhase(phase, replicas);
+  if (status === 'RUNNING' || status === 'STOPPED') return { status };
+  const message = typeof cluster.status?.message === 'string' ? cluster.status.message : cluster.status?.message ? JSON.stringify(cluster.status.message) : '';
+  return { status, reason: `Cluster ${clusterName} phase is ${phase ?? 'not set yet'}${status === 'ERROR' && message ? `: ${message.slice(0, 300)}` : ''}` };
+}
+
+/** The activity's cancellation (absent when called outside an activity, e.g. in tests). */
+function activitySignal(): AbortSignal | undefined {
+  try {
+    return Context.current().cancellationSignal;
+  } catch {
+    return undefined;
+  }
 }
 
 function describe(key: ObjectKey, namespace: string): string {
@@ -185,7 +244,8 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
     return `${randomHostLabel()}.${domain}`;
   }
 
-  const urlOf = (host: string | undefined | null) => (host ? `${scheme}://${host}` : null);
+  const portSuffix = deps.urlPort ? `:${deps.urlPort}` : '';
+  const urlOf = (host: string | undefined | null) => (host ? `${scheme}://${host}${portSuffix}` : null);
 
   const activities: KubernetesActivities = {
     async ensureDatabase(ref) {
@@ -225,24 +285,18 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
       const client = await clients.forUser(ref.ownerId);
       const names = resourceNames(ref.k8sName);
       const [cluster, secret] = await Promise.all([
-        get<KubeObject & { spec?: { componentSpecs?: Array<{ replicas?: number }> }; status?: { phase?: string; message?: unknown } }>(client, {
-          ...CLUSTER,
-          name: names.cluster,
-          namespace: client.namespace,
-        }),
+        get<ClusterObj>(client, { ...CLUSTER, name: names.cluster, namespace: client.namespace }),
         get<KubeObject & { data?: Record<string, string> }>(client, { ...SECRET, name: names.clusterCredentialSecret, namespace: client.namespace }),
       ]);
-      if (!cluster) return { status: 'TERMINATED' };
-      const replicas = (cluster.spec?.componentSpecs ?? []).reduce((n, s) => n + (s.replicas ?? 1), 0);
-      const phase = cluster.metadata.deletionTimestamp && !cluster.status?.phase ? 'Deleting' : cluster.status?.phase;
-      const status = databaseStatusFromClusterPhase(phase, replicas);
-      const obs: DatabaseObservation = { status };
+      const derived = deriveDatabase(cluster, names.cluster);
+      if (!cluster) return { status: derived.status };
+      const obs: DatabaseObservation = { status: derived.status };
       const decode = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
       const host = decode('host');
       const port = Number(decode('port'));
       if (host) obs.host = host;
       if (Number.isInteger(port) && port > 0) obs.port = port;
-      if (status !== 'RUNNING' && status !== 'STOPPED') obs.reason = `Cluster ${names.cluster} phase is ${phase ?? 'not set yet'}`;
+      if (derived.reason) obs.reason = derived.reason;
       return obs;
     },
 
@@ -306,42 +360,79 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
       const ns = client.namespace;
       const names = resourceNames(ref.k8sName);
       const stsKey = { ...STATEFULSET, name: names.statefulSet, namespace: ns };
-      type Sts = KubeObject & {
-        spec?: { replicas?: number };
-        status?: { observedGeneration?: number; readyReplicas?: number; currentReplicas?: number; updatedReplicas?: number; currentRevision?: string; updateRevision?: string };
-      };
-      type Pod = KubeObject & { status?: { phase?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> } };
       type Ing = KubeObject & { spec?: { rules?: Array<{ host?: string }> } };
-      const selector = `${LABELS.app}=${names.statefulSet},${LABELS.projectId}=${ref.projectId}`;
       const [sts, pods, appIng, ttydIng] = await Promise.all([
         get<Sts>(client, stsKey),
-        call(client, { ...POD, name: `(pods of ${names.statefulSet})`, namespace: ns }, () => client.list<Pod>(POD, { labelSelector: selector })),
+        call(client, { ...POD, name: `(pods of ${names.statefulSet})`, namespace: ns }, () => client.list<Pod>(POD, { labelSelector: podSelector(ref) })),
         get<Ing>(client, { ...INGRESS, name: names.appIngress, namespace: ns }),
         get<Ing>(client, { ...INGRESS, name: names.ttydIngress, namespace: ns }),
       ]);
       const publicUrl = urlOf(appIng?.spec?.rules?.[0]?.host);
       const ttydUrl = urlOf(ttydIng?.spec?.rules?.[0]?.host);
-      if (!sts) return { status: pods.length ? 'TERMINATING' : 'TERMINATED', publicUrl, ttydUrl };
-      const specReplicas = sts.spec?.replicas ?? 1;
-      const status = sandboxStatusFromStatefulSet({
-        exists: true,
-        specReplicas,
-        readyReplicas: sts.status?.readyReplicas ?? 0,
-        currentReplicas: sts.status?.currentReplicas ?? 0,
-        updatedReplicas: sts.status?.updatedReplicas ?? 0,
-        podCount: pods.length,
-        generationObserved: (sts.status?.observedGeneration ?? 0) >= (sts.metadata.generation ?? 1),
-      });
-      const obs: SandboxObservation = { status: sts.metadata.deletionTimestamp ? 'TERMINATING' : status, publicUrl, ttydUrl };
-      if (obs.status !== 'RUNNING' && obs.status !== 'STOPPED') {
-        const notReady = pods
-          .flatMap((p) => (p.status?.conditions ?? []).filter((c) => c.status !== 'True' && c.message).map((c) => `${p.metadata.name}: ${c.type} ${c.reason ?? ''} ${c.message}`))
-          .slice(0, 3);
-        obs.reason =
-          `StatefulSet ${names.statefulSet}: ${sts.status?.readyReplicas ?? 0}/${specReplicas} ready, ${pods.length} pod(s)` +
-          (notReady.length ? `; ${notReady.join('; ')}` : '');
-      }
+      const derived = deriveSandbox(sts, pods, names.statefulSet);
+      const obs: SandboxObservation = { status: derived.status, publicUrl, ttydUrl };
+      if (derived.reason) obs.reason = derived.reason;
       return obs;
+    },
+
+    async awaitProjectChange(ref, request): Promise<ProjectWatchResult> {
+      const client = await clients.forUser(ref.ownerId);
+      const ns = client.namespace;
+      const names = resourceNames(ref.k8sName);
+      const stop = new AbortController();
+      const cancelled = activitySignal();
+      const onCancel = () => stop.abort(cancelled?.reason);
+      cancelled?.addEventListener('abort', onCancel, { once: true });
+      let changed = false;
+      let wake: (() => void) | undefined;
+      const watches: Array<ObjectSetWatch<KubeObject>> = [];
+      const deviates = (allowed: ResourceStatus[] | undefined, status: ResourceStatus) => !!allowed && !allowed.includes(status);
+      const check = () => {
+        if (!watches.every((w) => listed.has(w))) return;
+        const [sts, pods, cluster] = [stsWatch, podWatch, clusterWatch].map((w) => (w ? [...w.items.values()] : []));
+        const sandbox = request.sandbox ? deriveSandbox((sts?.[0] as Sts | undefined) ?? null, pods as Pod[], names.statefulSet).status : undefined;
+        const database = request.database ? deriveDatabase((cluster?.[0] as ClusterObj | undefined) ?? null, names.cluster).status : undefined;
+        if ((sandbox && deviates(request.sandbox, sandbox)) || (database && deviates(request.database, database))) {
+          changed = true;
+          wake?.();
+        }
+      };
+      const listed = new Set<ObjectSetWatch<KubeObject>>();
+      const open = (kind: Omit<ObjectKey, 'name' | 'namespace'>, sel: { labelSelector?: string; fieldSelector?: string }) => {
+        // Long waits watch for long; readiness waits re-watch within their own wait.
+        const watchSeconds = Math.min(1_800, Math.max(30, Math.ceil(request.maxWaitMs / 1000)));
+        const w: ObjectSetWatch<KubeObject> = new ObjectSetWatch<KubeObject>({ client, kind, ...sel, signal: stop.signal, watchSeconds, onChange: () => check() });
+        w.ready.then(() => (listed.add(w), check()), () => undefined);
+        watches.push(w);
+        return w;
+      };
+      const stsWatch = request.sandbox ? open(STATEFULSET, { fieldSelector: `metadata.name=${names.statefulSet}` }) : undefined;
+      const podWatch = request.sandbox ? open(POD, { labelSelector: podSelector(ref) }) : undefined;
+      const clusterWatch = request.database ? open(CLUSTER, { fieldSelector: `metadata.name=${names.cluster}` }) : undefined;
+      let timer: NodeJS.Timeout | undefined;
+      try {
+        await new Promise<void>((resolve, reject) => {
+          wake = resolve;
+          if (changed) return resolve();
+          timer = setTimeout(resolve, request.maxWaitMs);
+          stop.signal.addEventListener('abort', () => resolve(), { once: true });
+          for (const w of watches) w.done.catch(reject);
+        });
+      } catch (err) {
+        throw mapKubeError(err, `the watch of ${names.statefulSet} / ${names.cluster} in ${ns}`);
+      } finally {
+        clearTimeout(timer);
+        cancelled?.removeEventListener('abort', onCancel);
+        stop.abort();
+      }
+      // Cancelled: the workflow no longer waits for the answer.
+      if (cancelled?.aborted) throw cancelled.reason ?? new Error('cancelled');
+      // The full observations (URLs, credentials' host and port, reasons), read now.
+      const [sandbox, database] = await Promise.all([
+        request.sandbox ? activities.observeSandbox(ref) : undefined,
+        request.database ? activities.observeDatabase(ref) : undefined,
+      ]);
+      return { changed, ...(sandbox ? { sandbox } : {}), ...(database ? { database } : {}) };
     },
 
     async deleteProjectResources(ref) {

@@ -7,10 +7,10 @@
 // which errors.ts maps for Temporal.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
 import type { EgressPolicy } from '../../server/egress';
-import { KubeApiError, KubeHttp, type KubeRequest } from '../../server/kube-http';
+import { KubeApiError, KubeHttp, type KubeRequest, type StreamOptions } from '../../server/kube-http';
 import { parseKubeconfig, type KubeCredentials } from '../../server/kubeconfig';
 
-export { KubeApiError, KubeTimeoutError, KubeResponseTooLargeError, type StatusCause } from '../../server/kube-http';
+export { KubeApiError, KubeTimeoutError, KubeResponseTooLargeError, KubeLineTooLongError, type StatusCause } from '../../server/kube-http';
 
 export interface KubeObject {
   apiVersion: string;
@@ -49,6 +49,8 @@ const RESOURCES: Record<string, Resource> = {
   'networking.k8s.io/v1/IngressClass': { plural: 'ingressclasses', namespaced: false },
   'rbac.authorization.k8s.io/v1/Role': { plural: 'roles', namespaced: true },
   'rbac.authorization.k8s.io/v1/RoleBinding': { plural: 'rolebindings', namespaced: true },
+  'rbac.authorization.k8s.io/v1/ClusterRole': { plural: 'clusterroles', namespaced: false },
+  'rbac.authorization.k8s.io/v1/ClusterRoleBinding': { plural: 'clusterrolebindings', namespaced: false },
   'apiextensions.k8s.io/v1/CustomResourceDefinition': { plural: 'customresourcedefinitions', namespaced: false },
   'apps.kubeblocks.io/v1alpha1/Cluster': { plural: 'clusters', namespaced: true },
 };
@@ -78,6 +80,25 @@ export interface KubeClientOptions {
   fieldManager?: string;
   /** User clusters: the egress policy checked at every connect. */
   egress?: EgressPolicy;
+}
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  allNamespaces?: boolean;
+}
+
+/** One event of a watch. ERROR carries a Status (410 Gone: the resourceVersion is too old). */
+export type WatchEvent<T extends KubeObject = KubeObject> =
+  | { type: 'ADDED' | 'MODIFIED' | 'DELETED'; object: T }
+  | { type: 'BOOKMARK'; object: { metadata: { resourceVersion: string } } }
+  | { type: 'ERROR'; object: { kind?: string; code?: number; reason?: string; message?: string } };
+
+export interface WatchOptions extends Omit<ListOptions, 'allNamespaces'>, Pick<StreamOptions, 'signal' | 'maxLineBytes'> {
+  /** From the list (or the last event/bookmark): only changes after it are sent. */
+  resourceVersion: string;
+  /** The server ends the watch after this long (the caller watches again from the last version). */
+  timeoutSeconds: number;
 }
 
 export interface RequestOptions {
@@ -138,12 +159,50 @@ export class KubeClient {
     }
   }
 
-  async list<T extends KubeObject>(key: Omit<ObjectKey, 'name'>, opts: { labelSelector?: string; allNamespaces?: boolean } = {}): Promise<T[]> {
+  async list<T extends KubeObject>(key: Omit<ObjectKey, 'name'>, opts: ListOptions = {}): Promise<T[]> {
+    return (await this.listWithVersion<T>(key, opts)).items;
+  }
+
+  /** The items and the list's resourceVersion, from which a watch continues. */
+  async listWithVersion<T extends KubeObject>(key: Omit<ObjectKey, 'name'>, opts: ListOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
     // A list without a namespace is across all namespaces.
     const path = opts.allNamespaces ? resourcePath(key, '').replace(/\/namespaces\/[^/]*\//, '/') : resourcePath(key, this.namespace);
-    const res = await this.request<{ items?: T[] }>('GET', path, { query: { labelSelector: opts.labelSelector } });
+    const res = await this.request<{ items?: T[]; metadata?: { resourceVersion?: string } }>('GET', path, {
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector },
+    });
     // Lists omit apiVersion/kind on items; put them back so items can be passed on as keys.
-    return (res?.items ?? []).map((i) => ({ ...i, apiVersion: key.apiVersion, kind: key.kind }));
+    const items = (res?.items ?? []).map((i) => ({ ...i, apiVersion: key.apiVersion, kind: key.kind }));
+    return { items, resourceVersion: res?.metadata?.resourceVersion ?? '' };
+  }
+
+  /**
+   * Watches the kind in the client's namespace from `resourceVersion`, with bookmarks.
+   * Yields events until the server ends the watch (timeoutSeconds), the signal aborts, or
+   * the connection fails (thrown). An ERROR event (410 Gone) means: list again.
+   */
+  async *watch<T extends KubeObject>(key: Omit<ObjectKey, 'name'>, opts: WatchOptions): AsyncGenerator<WatchEvent<T>, void, undefined> {
+    const stream = this.http.stream(
+      {
+        path: resourcePath(key, this.namespace),
+        query: {
+          watch: '1',
+          resourceVersion: opts.resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds: String(opts.timeoutSeconds),
+          labelSelector: opts.labelSelector,
+          fieldSelector: opts.fieldSelector,
+        },
+      },
+      // A silent stream for well past the server's own timeout is a dead connection.
+      { signal: opts.signal, maxLineBytes: opts.maxLineBytes, idleTimeoutMs: (opts.timeoutSeconds + 30) * 1000 },
+    );
+    for await (const raw of stream) {
+      const e = raw as WatchEvent<T>;
+      if (!e || typeof e !== 'object' || typeof e.type !== 'string' || !e.object) continue;
+      if (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') {
+        yield { type: e.type, object: { ...e.object, apiVersion: key.apiVersion, kind: key.kind } };
+      } else yield e;
+    }
   }
 
   mergePatch<T extends KubeObject>(key: ObjectKey, patch: unknown, subresource?: string): Promise<T> {
@@ -151,9 +210,13 @@ export class KubeClient {
   }
 
   /** Deletes; false when it was already gone. Background propagation: owned objects follow. */
-  async delete(key: ObjectKey): Promise<boolean> {
+  async delete(key: ObjectKey, opts: { gracePeriodSeconds?: number } = {}): Promise<boolean> {
+    // Without a name the path is the collection, and DELETE there removes every object of the kind.
+    if (!key.name) throw new Error(`kube-client: delete of a ${key.kind} needs a name (pass keyOf(object), not the object)`);
     try {
-      await this.request('DELETE', resourcePath(key, this.namespace), { body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background' } });
+      await this.request('DELETE', resourcePath(key, this.namespace), {
+        body: { kind: 'DeleteOptions', apiVersion: 'v1', propagationPolicy: 'Background', gracePeriodSeconds: opts.gracePeriodSeconds },
+      });
       return true;
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return false;

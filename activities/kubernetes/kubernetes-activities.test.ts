@@ -3,7 +3,8 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
+import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMigratedDatabase } from '../../scripts/services/postgres';
 import { freePort } from '../../scripts/services/process';
 import { createDb, type Db } from '../../server/db';
@@ -387,6 +388,39 @@ describe('a project through every activity, each run twice', () => {
     await acts.scaleDatabase(ref, 1);
     await waitFor('sandbox RUNNING', () => acts.observeSandbox(ref), (o) => o.status === 'RUNNING');
     await waitFor('database RUNNING', () => acts.observeDatabase(ref), (o) => o.status === 'RUNNING');
+  });
+
+  it('awaitProjectChange watches: at once when already different, on a change by hand, after maxWaitMs without one, and ends on cancel', async () => {
+    const stsKey = { ...STS, name: names().statefulSet, namespace: ns };
+    // Already not one of the allowed statuses: returns at once with full observations.
+    expect(await acts.awaitProjectChange(ref, { sandbox: ['STOPPED'], database: ['RUNNING'], maxWaitMs: 60_000 })).toEqual({
+      changed: true,
+      sandbox: expect.objectContaining({ status: 'RUNNING', ttydUrl: expect.stringMatching(/^https:\/\//) }),
+      database: expect.objectContaining({ status: 'RUNNING', port: 5432 }),
+    });
+    // Nothing happens: the wait ends by itself, unchanged.
+    expect(await acts.awaitProjectChange(ref, { sandbox: ['RUNNING'], maxWaitMs: 1_000 })).toEqual({ changed: false, sandbox: expect.objectContaining({ status: 'RUNNING' }) });
+
+    // Scaled to 0 by hand while watching.
+    const scaled = acts.awaitProjectChange(ref, { sandbox: ['RUNNING'], maxWaitMs: 120_000 });
+    await admin.mergePatch(stsKey, { spec: { replicas: 0 } });
+    const seen = await scaled;
+    expect(seen.changed).toBe(true);
+    expect(['STOPPING', 'STOPPED']).toContain(seen.sandbox!.status);
+    await acts.scaleSandbox(ref, 1);
+    await waitFor('sandbox RUNNING', () => acts.observeSandbox(ref), (o) => o.status === 'RUNNING');
+
+    // The pod deleted by hand: seen before the controller has a new one ready.
+    const killed = acts.awaitProjectChange(ref, { sandbox: ['RUNNING'], maxWaitMs: 120_000 });
+    await admin.delete({ apiVersion: 'v1', kind: 'Pod', name: `${names().statefulSet}-0`, namespace: ns });
+    expect(await killed).toMatchObject({ changed: true, sandbox: { status: expect.stringMatching(/^(STARTING|RUNNING)$/) } });
+    await waitFor('sandbox RUNNING again', () => acts.observeSandbox(ref), (o) => o.status === 'RUNNING');
+
+    // Cancelled (as the workflow does when a signal ends the wait): ends at once.
+    const env = new MockActivityEnvironment();
+    const waiting = env.run(acts.awaitProjectChange, ref, { sandbox: ['RUNNING' as const], database: ['RUNNING' as const], maxWaitMs: 600_000 });
+    setTimeout(() => env.cancel(), 500);
+    await expect(waiting).rejects.toBeInstanceOf(CancelledFailure);
   });
 
   it('deleteProjectResources removes every labelled object, PVCs included; missing is success', async () => {

@@ -4,16 +4,27 @@
 //   new → Creating → Running (after `phaseDelayMs`);  replicas 0 → Stopping → Stopped;
 //   replicas back to >0 → Updating → Running;  deletion → Deleting, then the finalizer goes.
 // It writes `<cluster>-conn-credential` (username/password/host/port/endpoint) and the
-// Service `<cluster>-postgresql` for the database host. No PostgreSQL actually runs.
+// Service `<cluster>-postgresql` for the database host.
+// With `database` set (the real node), a PostgreSQL really runs: a StatefulSet of the
+// locally built image (cluster/images/postgresql) with a volume, and the phases follow its
+// pod's readiness instead of a timer. Without it (kwok), no PostgreSQL runs.
 import { randomBytes } from 'node:crypto';
-import { KubeApiError, type KubeClient, type KubeObject } from '../../activities/kubernetes/kube-client';
+import { KubeApiError, keyOf, type KubeClient, type KubeObject } from '../../activities/kubernetes/kube-client';
 import { startPollLoop, type PollLoop } from './poll-loop';
+import { POSTGRESQL_IMAGE_UID } from '../images';
 
 export const KUBEBLOCKS_FINALIZER = 'cluster.kubeblocks.io/finalizer';
 const CLUSTER = { apiVersion: 'apps.kubeblocks.io/v1alpha1', kind: 'Cluster' } as const;
 
 interface ClusterObject extends KubeObject {
-  spec?: { componentSpecs?: Array<{ name: string; replicas?: number }> };
+  spec?: {
+    componentSpecs?: Array<{
+      name: string;
+      replicas?: number;
+      resources?: unknown;
+      volumeClaimTemplates?: Array<{ spec?: { resources?: { requests?: { storage?: string } } } }>;
+    }>;
+  };
   status?: { phase?: string; observedGeneration?: number };
 }
 
@@ -22,6 +33,67 @@ export interface KubeblocksSimulatorOptions {
   phaseDelayMs?: number;
   intervalMs?: number;
   log?: (msg: string) => void;
+  /** Run a real PostgreSQL of this image per Cluster (needs a node that runs containers). */
+  database?: { image: string };
+}
+
+interface StatefulSetObject extends KubeObject {
+  spec?: { replicas?: number };
+  status?: { replicas?: number; readyReplicas?: number; observedGeneration?: number };
+}
+
+const STATEFULSET = { apiVersion: 'apps/v1', kind: 'StatefulSet' } as const;
+
+/** What KubeBlocks would run for the Cluster: one PostgreSQL pod per replica, its data on a PVC. */
+export function databaseStatefulSet(c: ClusterObject, image: string, replicas: number, labels: Record<string, string>, ownerReferences: Array<Record<string, unknown>>): KubeObject {
+  const name = c.metadata.name;
+  const component = c.spec?.componentSpecs?.[0];
+  const storage = component?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.storage ?? '1Gi';
+  return {
+    ...STATEFULSET,
+    metadata: { name: databaseServiceName(name), namespace: c.metadata.namespace, labels, ownerReferences },
+    spec: {
+      replicas,
+      serviceName: databaseServiceName(name),
+      selector: { matchLabels: { 'app.kubernetes.io/instance': name } },
+      persistentVolumeClaimRetentionPolicy: { whenDeleted: 'Delete', whenScaled: 'Retain' },
+      template: {
+        metadata: { labels: { ...labels, 'app.kubernetes.io/instance': name } },
+        spec: {
+          automountServiceAccountToken: false,
+          terminationGracePeriodSeconds: 10,
+          securityContext: {
+            runAsUser: POSTGRESQL_IMAGE_UID,
+            runAsGroup: POSTGRESQL_IMAGE_UID,
+            fsGroup: POSTGRESQL_IMAGE_UID,
+            // Only a fresh volume gets its ownership changed; a recursive pass on every start
+            // would also widen the data folder's permissions.
+            fsGroupChangePolicy: 'OnRootMismatch',
+            runAsNonRoot: true,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          containers: [
+            {
+              name: 'postgresql',
+              image,
+              imagePullPolicy: 'Never',
+              ports: [{ name: 'tcp-postgresql', containerPort: 5432 }],
+              // A subfolder: the volume's root gets group permissions from fsGroup, which PostgreSQL refuses for its data folder.
+              env: [
+                { name: 'PGDATA', value: '/var/lib/postgresql/data/pgdata' },
+                { name: 'POSTGRES_PASSWORD', valueFrom: { secretKeyRef: { name: credentialSecretName(name), key: 'password' } } },
+              ],
+              resources: component?.resources ?? { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+              readinessProbe: { exec: { command: ['pg_isready', '-q', '-h', '127.0.0.1', '-U', 'postgres'] }, periodSeconds: 1, failureThreshold: 3 },
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+              volumeMounts: [{ name: 'data', mountPath: '/var/lib/postgresql/data' }],
+            },
+          ],
+        },
+      },
+      volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage } } } }],
+    },
+  };
 }
 
 export function credentialSecretName(cluster: string): string {
@@ -77,12 +149,47 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
       },
     ];
     for (const obj of objects) {
+      // Look first: a create that ends in 409 is still charged to the namespace's quota until
+      // the quota controller's next resync, so creating on every pass exhausts it.
+      if (await client.get(keyOf(obj))) continue;
       try {
         await client.create(obj); // create, never update: the password must stay stable
       } catch (err) {
         if (!(err instanceof KubeApiError && err.status === 409)) throw err;
       }
     }
+  };
+
+  const db = opts.database;
+  /** Ready replicas of the real database (null when the StatefulSet does not exist yet). */
+  const applyDatabase = async (c: ClusterObject, replicas: number): Promise<StatefulSetObject> => {
+    const labels = { ...(c.metadata.labels ?? {}), 'app.kubernetes.io/instance': c.metadata.name, 'app.kubernetes.io/managed-by': 'kubeblocks' };
+    const ownerReferences = [{ apiVersion: CLUSTER.apiVersion, kind: CLUSTER.kind, name: c.metadata.name, uid: c.metadata.uid, controller: true }];
+    return client.apply(databaseStatefulSet(c, db!.image, replicas, labels, ownerReferences) as StatefulSetObject);
+  };
+  const podsOf = async (c: ClusterObject) =>
+    client.list({ apiVersion: 'v1', kind: 'Pod', namespace: c.metadata.namespace }, { labelSelector: `app.kubernetes.io/instance=${c.metadata.name},app.kubernetes.io/managed-by=kubeblocks` });
+
+  const reconcileReal = async (c: ClusterObject, replicas: number) => {
+    const phase = c.status?.phase;
+    const sts = await applyDatabase(c, replicas);
+    const ready = sts.status?.readyReplicas ?? 0;
+    if (replicas > 0) {
+      if (ready >= replicas) {
+        if (phase !== 'Running') return setPhase(c, 'Running');
+      } else if (!phase || phase === 'Stopped' || phase === 'Stopping') {
+        return setPhase(c, phase ? 'Updating' : 'Creating');
+      } else if (phase === 'Running') {
+        // A database pod that stopped answering: KubeBlocks reports the Cluster Abnormal.
+        return setPhase(c, 'Abnormal');
+      }
+    } else {
+      const pods = await podsOf(c);
+      if (pods.length > 0) {
+        if (phase !== 'Stopping') return setPhase(c, 'Stopping');
+      } else if (phase !== 'Stopped') return setPhase(c, 'Stopped');
+    }
+    if (c.status?.observedGeneration !== c.metadata.generation && phase) await setPhase(c, phase);
   };
 
   const reconcileOne = async (c: ClusterObject) => {
@@ -92,8 +199,12 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
 
     if (c.metadata.deletionTimestamp) {
       if (phase !== 'Deleting') return setPhase(c, 'Deleting');
-      if (elapsed(c) < delay) return;
       const ns = c.metadata.namespace;
+      if (db) {
+        // Wait for the database pods to be gone (the StatefulSet deletes its PVC with it).
+        await client.delete({ ...STATEFULSET, name: databaseServiceName(c.metadata.name), namespace: ns });
+        if ((await podsOf(c)).length > 0) return;
+      } else if (elapsed(c) < delay) return;
       await client.delete({ apiVersion: 'v1', kind: 'Service', name: databaseServiceName(c.metadata.name), namespace: ns });
       await client.delete({ apiVersion: 'v1', kind: 'Secret', name: credentialSecretName(c.metadata.name), namespace: ns });
       if (finalizers.includes(KUBEBLOCKS_FINALIZER)) {
@@ -110,6 +221,7 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
     await ensureOwned(c);
 
     const replicas = (c.spec?.componentSpecs ?? []).reduce((n, s) => n + (s.replicas ?? 1), 0);
+    if (db) return reconcileReal(c, replicas);
     if (replicas > 0) {
       if (!phase) return setPhase(c, 'Creating');
       if (phase === 'Stopped' || phase === 'Stopping') return setPhase(c, 'Updating');

@@ -21,6 +21,27 @@ ensure_apt() {
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$2" >/dev/null
 }
 
+# ensure_apt_path PATH PACKAGE: installs PACKAGE when PATH (a file) is missing.
+ensure_apt_path() {
+  [ -e "$1" ] && return 0
+  log "installing $2 (apt)"
+  if [ "$apt_updated" = 0 ]; then as_root apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$2" >/dev/null
+}
+
+# What the local cluster's real node and its image builds need (cluster/node.ts, cluster/images.ts).
+ensure_real_node_packages() {
+  ensure_apt containerd containerd
+  ensure_apt runc runc
+  ensure_apt iptables iptables
+  ensure_apt openssl openssl
+  ensure_apt buildah buildah
+  ensure_apt mmdebstrap mmdebstrap
+  ensure_apt gcc gcc
+  ensure_apt_path /usr/lib/cni/bridge containernetworking-plugins
+  ensure_apt_path /usr/lib/x86_64-linux-gnu/libc.a libc6-dev
+}
+
 ensure_node_modules() {
   command -v node >/dev/null || { echo "Node.js 20+ is required" >&2; exit 1; }
   if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -15,6 +15,12 @@ import { createStreamRegistry, type StreamRegistry } from './streams';
 import { ApiError, errorHandler, sendError } from './http/errors';
 import { createWebApi, type WebApi } from './web-api';
 import { withTimeout } from './services/temporal-errors';
+import { reportActivity, waitForRunning } from './services/timeline.server';
+import { signalProject } from './services/projects.server';
+import { createActivityReporter, type ActivityReporter } from './terminal/activity';
+import { resolveTerminalTarget } from './terminal/resolve-target';
+import type { TerminalTarget } from './terminal/proxy';
+import type { Actor } from '../../common/lifecycle';
 
 export interface CreateAppOptions {
   /** Overrides of the service context (timeouts, task queue). */
@@ -25,6 +31,8 @@ export interface CreateAppOptions {
   before?: RequestHandler[];
   /** How often open SSE/terminal streams re-check their credential (default one minute). */
   streamRecheckMs?: number;
+  /** How long opening the terminal of a stopped project waits for it to run (default 5 minutes). */
+  wakeTimeoutMs?: number;
 }
 
 export interface WebApp {
@@ -37,6 +45,10 @@ export interface WebApp {
   streams: StreamRegistry;
   /** Session cookie or bearer token → user; for the terminal WebSocket proxy. */
   authenticate(req: IncomingMessage): Promise<{ userId: string } | null>;
+  /** Terminal activity, batched into `activity` signals (at most one per project per IDLE_REPORT_INTERVAL_MS). */
+  activity: ActivityReporter;
+  /** Wake on access for the terminal proxy: starts a stopped project and resolves its terminal once it runs. */
+  wakeTerminal(user: { userId: string; actor?: unknown }, projectId: string): Promise<TerminalTarget>;
   /** Mounts a request handler for the pages (Remix) after the API. */
   mountUi(mount: (app: Express) => void): void;
   close(): Promise<void>;
@@ -62,6 +74,24 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
     logger: ctx.logger,
   });
   const publicHost = deps.config.PUBLIC_URL ? new URL(deps.config.PUBLIC_URL).host : undefined;
+  const activity = createActivityReporter({
+    intervalMs: deps.config.IDLE_REPORT_INTERVAL_MS,
+    logger: ctx.logger,
+    report: (projectId, at) => reportActivity(ctx, projectId, at),
+  });
+  const wakeTerminal = async (user: { userId: string; actor?: unknown }, projectId: string): Promise<TerminalTarget> => {
+    const actor = (user.actor as Actor | undefined) ?? { kind: 'operator' };
+    await signalProject(ctx, user.userId, projectId, 'start', actor);
+    const { reached, view } = await waitForRunning(ctx, hub, user.userId, projectId, opts.wakeTimeoutMs ?? 5 * 60_000);
+    if (!reached) return { kind: 'not_running', status: view.status };
+    // RUNNING in the workflow; the projection row the target is read from follows it.
+    for (let i = 0; i < 20; i++) {
+      const target = await resolveTerminalTarget(ctx.db, ctx.cipher, user.userId, projectId);
+      if (target.kind !== 'not_running') return target;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    return resolveTerminalTarget(ctx.db, ctx.cipher, user.userId, projectId);
+  };
 
   const app = express();
   app.disable('x-powered-by');
@@ -106,6 +136,8 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
     hub,
     webApi,
     streams,
+    activity,
+    wakeTerminal,
     authenticate: auth.authenticate,
     mountUi(mount) {
       if (uiMounted) throw new Error('UI already mounted');
@@ -125,6 +157,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
       app.use(errorHandler(ctx.logger));
     },
     async close() {
+      await activity.close();
       streams.close();
       await hub.close();
       await auth.close();

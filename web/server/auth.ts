@@ -22,6 +22,7 @@ import Credentials from '@auth/express/providers/credentials';
 import GitHub from '@auth/express/providers/github';
 import express, { type Request, type RequestHandler, type Response } from 'express';
 import { jwtVerify, type JWTVerifyOptions } from 'jose';
+import type { Actor } from '../../common/lifecycle';
 import { databaseUrl } from '../../server/config';
 import { authSecret } from '../../server/secrets';
 import { safeRedirectUrl } from './auth/redirect';
@@ -72,6 +73,8 @@ class SignInRejected extends CredentialsSignin {
 export interface AuthedUser {
   userId: string;
   via: 'session' | 'token';
+  /** Who this is in a project's timeline: the username, the token's name, or the CLI with its token. */
+  actor: Actor;
 }
 
 export interface AuthKit {
@@ -339,7 +342,10 @@ export function createAuth(ctx: ServiceContext): AuthKit {
       const m = /^Bearer\s+(\S+)$/i.exec(header);
       if (!m?.[1]) return null;
       const t = await userForToken(ctx, m[1]);
-      return t ? { userId: t.userId, via: 'token' } : null;
+      if (!t) return null;
+      // The fsa CLI says who it is (cli/api.ts); the token's name says which one.
+      const cli = /^fsa-cli\b/.test(String(req.headers['user-agent'] ?? ''));
+      return { userId: t.userId, via: 'token', actor: { kind: cli ? 'cli' : 'token', name: t.tokenName } };
     }
     const cookies = parseCookies(req.headers.cookie);
     for (const name of cookieNames) {
@@ -350,7 +356,7 @@ export function createAuth(ctx: ServiceContext): AuthKit {
         if (!jwt?.sub) return null;
         if (typeof jwt.exp === 'number' && jwt.exp * 1000 < Date.now()) return null;
         const user = await findUser(ctx, jwt.sub);
-        return user ? { userId: user.id, via: 'session' } : null;
+        return user ? { userId: user.id, via: 'session', actor: { kind: 'user', name: user.name } } : null;
       } catch {
         return null;
       }

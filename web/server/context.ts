@@ -37,6 +37,11 @@ export interface ServiceContext {
   egress: EgressPolicy;
   /** Deadlines/backoff passed to new lifecycles (config deadlines; tests shorten backoff). */
   timings: Partial<LifecycleTimings>;
+  /**
+   * Length of one idle-timeout minute in milliseconds (60 000). Tests shorten it so that the
+   * API's minute-based setting (5 to 1440) stops a project in seconds.
+   */
+  idleMinuteMs: number;
 }
 
 export function createServiceContext(deps: AppDeps, overrides: Partial<ServiceContext> = {}): ServiceContext {
@@ -53,7 +58,12 @@ export function createServiceContext(deps: AppDeps, overrides: Partial<ServiceCo
     kubeconfigTimeoutMs: 5_000,
     updateTimeoutMs: 3_000,
     egress: egressPolicyFromConfig(deps.config),
-    timings: { sandboxDeadlineMs: deps.config.SANDBOX_DEADLINE_MS, databaseDeadlineMs: deps.config.DATABASE_DEADLINE_MS },
+    timings: {
+      sandboxDeadlineMs: deps.config.SANDBOX_DEADLINE_MS,
+      databaseDeadlineMs: deps.config.DATABASE_DEADLINE_MS,
+      idleWarningMs: deps.config.IDLE_WARNING_MS,
+    },
+    idleMinuteMs: 60_000,
     ...overrides,
   };
 }

@@ -68,6 +68,8 @@ async function main() {
     resolveTarget: (userId, projectId) => resolveTerminalTarget(db, web.ctx.cipher, userId, projectId),
     publicUrl: config.PUBLIC_URL,
     streams: web.streams,
+    activity: web.activity,
+    wake: web.wakeTerminal,
     logger,
   });
 

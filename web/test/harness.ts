@@ -11,6 +11,7 @@ import { loadConfig, type Config } from '../../server/config';
 import { createDb, type Db } from '../../server/db';
 import { createLogger } from '../../server/logger';
 import { createMigratedDatabase } from '../../scripts/services/postgres';
+import { createRetentionActivities } from '../../activities/retention';
 import { createFakeActivities, type FakeKubernetes } from '../../test/fake-activities';
 import { createLifecycleWorker } from '../../worker/create-worker';
 import { createApp, type CreateAppOptions, type WebApp } from '../server/app';
@@ -24,6 +25,8 @@ export interface WebHarness {
   databaseUrl: string;
   temporalAddress: string;
   taskQueue: string;
+  /** The web's Temporal client (schedules, workflow handles). */
+  temporal: Client;
   close(): Promise<void>;
 }
 
@@ -63,7 +66,7 @@ export async function startWebHarness(opts: { prefix: string; worker?: boolean; 
     const f = createFakeActivities({ db, sandboxReadyMs: 300, databaseReadyMs: 300, stopMs: 200, deleteMs: 200 });
     fake = f.fake;
     nativeConnection = await NativeConnection.connect({ address });
-    worker = await createLifecycleWorker({ connection: nativeConnection, taskQueue, activities: f.activities, shutdownGraceTime: '1s' });
+    worker = await createLifecycleWorker({ connection: nativeConnection, taskQueue, activities: { ...f.activities, ...createRetentionActivities(db) }, shutdownGraceTime: '1s' });
     workerRun = worker.run();
   }
 
@@ -84,6 +87,7 @@ export async function startWebHarness(opts: { prefix: string; worker?: boolean; 
     databaseUrl: database.url,
     temporalAddress: address,
     taskQueue,
+    temporal: temporalClient,
     async close() {
       server.closeAllConnections?.();
       await new Promise((r) => server.close(() => r(undefined)));

@@ -65,7 +65,8 @@ describe('TerminalConnection', () => {
   it('connects with the size and session in the URL, sends input as bytes and resize as JSON', () => {
     const { conn, states, output, socket } = setup();
     conn.start();
-    expect(socket(0).url).toBe('ws://web.test/api/projects/p1/terminal?cols=100&rows=30&session=tab-1');
+    // Opening the page may wake a stopped project; see the reconnect test for the opposite.
+    expect(socket(0).url).toBe('ws://web.test/api/projects/p1/terminal?cols=100&rows=30&session=tab-1&wake=1');
     socket(0).open();
     expect(states.at(-1)).toEqual({ kind: 'open' });
     conn.sendInput('ls\r');
@@ -85,6 +86,8 @@ describe('TerminalConnection', () => {
     expect(states.at(-1)).toMatchObject({ kind: 'retrying', attempt: 0, reason: 'the sandbox terminal disconnected' });
     await tick();
     expect(FakeSocket.all).toHaveLength(2);
+    // An automatic reconnect never asks to wake the project (a tab left open after a stop).
+    expect(socket(1).url).not.toContain('wake=1');
     socket(1).open();
     expect(states.at(-1)).toEqual({ kind: 'open' });
     conn.dispose();

@@ -107,6 +107,8 @@ export class TerminalConnection {
   private socket: SocketLike | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private attempt = 0;
+  /** The next connection was asked for by the user (page opened, reconnect clicked): it may wake a stopped project. */
+  private wakeNext = false;
   private disposed = false;
   private state: ConnectionState = { kind: 'connecting', attempt: 0 };
   private readonly encoder = new TextEncoder();
@@ -118,6 +120,7 @@ export class TerminalConnection {
   }
 
   start(): void {
+    this.wakeNext = true;
     this.connect();
   }
 
@@ -125,6 +128,7 @@ export class TerminalConnection {
   reconnectNow(): void {
     if (this.disposed || this.state.kind === 'open' || this.state.kind === 'connecting') return;
     this.attempt = 0;
+    this.wakeNext = true;
     this.connect();
   }
 
@@ -163,7 +167,9 @@ export class TerminalConnection {
 
   private url(): string {
     const origin = this.opts.origin ?? `${location.protocol === 'https:' ? 'wss:' : 'ws:'}//${location.host}`;
-    return origin + terminalSocketPath(this.opts.projectId, { size: this.opts.size(), session: this.opts.session });
+    const wake = this.wakeNext;
+    this.wakeNext = false;
+    return origin + terminalSocketPath(this.opts.projectId, { size: this.opts.size(), session: this.opts.session, wake });
   }
 
   private connect(): void {

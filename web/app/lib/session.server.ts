@@ -8,6 +8,12 @@ export function requireUserId(context: AppLoadContext, request: Request): string
   throw redirect(`/signin?callbackUrl=${encodeURIComponent(url.pathname + url.search)}`);
 }
 
+/** The signed-in user as the timeline names them (a page action is always a session). */
+export function requireActor(context: AppLoadContext, request: Request) {
+  requireUserId(context, request);
+  return context.user!.actor;
+}
+
 /** A service error (ApiError) as something a page can show; anything else is rethrown. */
 export function formError(err: unknown): { error: string; status: number } {
   const e = err as { status?: number; message?: string; code?: string };

@@ -5,12 +5,15 @@
 import { json, redirect, type ActionFunctionArgs, type LoaderFunctionArgs, type MetaFunction } from '@remix-run/node';
 import { Form, Link, useActionData, useLoaderData, useNavigate, useNavigation, useRevalidator } from '@remix-run/react';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import type { EnvironmentDto, ProjectDto } from '../../server/web-api';
+import type { EnvironmentDto, ProjectDto, TimelineEntry } from '../../server/web-api';
+import { describeActor, explainState, formatMinutes } from '../../../common/policies';
+import { WEEKDAYS, scheduleWindow } from '../../../common/schedules';
+import { duration } from '../lib/format';
 import { LiveIndicator } from '../components/LiveIndicator';
 import { StatusBadge } from '../components/StatusBadge';
 import { Stages } from '../components/Stages';
 import { useLiveStream, type LiveStatus } from '../lib/use-live-stream';
-import { formError, requireUserId } from '../lib/session.server';
+import { formError, requireActor, requireUserId } from '../lib/session.server';
 
 export const meta: MetaFunction<typeof loader> = ({ data }) => [{ title: `${data?.project.name ?? 'Project'} · FullstackAgent` }];
 
@@ -25,7 +28,9 @@ export async function loader({ request, params, context }: LoaderFunctionArgs) {
   const userId = requireUserId(context, request);
   try {
     // renderedAt: the clock the stage timers start from, the same on the server and in the browser (hydration).
-    return json({ project: await context.api.getProject(userId, params.projectId!), renderedAt: Date.now() });
+    const [project, timeline] = await Promise.all([context.api.getProject(userId, params.projectId!), context.api.listTimeline(userId, params.projectId!, { limit: '100' })]);
+    const viewer = context.user?.actor.kind === 'user' ? context.user.actor.name : undefined;
+    return json({ project, timeline: timeline.events, viewer, renderedAt: Date.now() });
   } catch (err) {
     const { error, status } = formError(err);
     throw new Response(error, { status, statusText: status === 404 ? 'Not Found' : 'Error' });
@@ -37,15 +42,36 @@ export async function action({ request, params, context }: ActionFunctionArgs) {
   const projectId = params.projectId!;
   const form = await request.formData();
   const intent = String(form.get('intent'));
+  const actor = requireActor(context, request);
   try {
     switch (intent) {
       case 'start':
       case 'stop':
-        await context.api.signalProject(userId, projectId, intent);
+        await context.api.signalProject(userId, projectId, intent, actor);
         return json({ ok: `${intent === 'start' ? 'Starting' : 'Stopping'}…`, intent });
       case 'delete':
-        await context.api.signalProject(userId, projectId, 'delete');
+        await context.api.signalProject(userId, projectId, 'delete', actor);
         return redirect('/projects');
+      case 'keep-running':
+        await context.api.keepRunning(userId, projectId, actor);
+        return json({ ok: 'Kept running.', intent });
+      case 'schedule-save': {
+        const days = form.getAll('days').map(String);
+        await context.api.putSchedule(userId, projectId, { days, start: String(form.get('start') ?? ''), stop: String(form.get('stop') ?? ''), timeZone: String(form.get('timeZone') ?? '') }, actor);
+        return json({ ok: 'Schedule saved.', intent });
+      }
+      case 'schedule-remove':
+        await context.api.deleteSchedule(userId, projectId, actor);
+        return json({ ok: 'Schedule removed.', intent });
+      case 'retention-keep':
+        await context.api.setRetention(userId, projectId, { keep: form.get('keep') === 'true' }, actor);
+        return json({ ok: form.get('keep') === 'true' ? 'This project is kept.' : 'Retention applies to this project again.', intent });
+      case 'idle': {
+        const v = String(form.get('idleTimeoutMinutes') ?? '');
+        const idleTimeoutMinutes = v === 'default' ? 'default' : v === 'off' ? null : Number(v);
+        await context.api.setIdlePolicy(userId, projectId, { idleTimeoutMinutes }, actor);
+        return json({ ok: 'Auto-stop saved.', intent });
+      }
       case 'env-add': {
         const secret = form.get('category') === 'secret';
         await context.api.createEnvironmentVariable(userId, projectId, {
@@ -128,6 +154,210 @@ function DeleteDialog({ name }: { name: string }) {
         </Form>
       </dialog>
     </>
+  );
+}
+
+const clock = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+/** The idle warning: the project stops soon unless someone keeps it running. */
+function IdleWarning({ view }: { view: LiveView }) {
+  const warning = view.idle?.warning;
+  if (!warning || view.status !== 'RUNNING' || view.desired !== 'RUNNING') return null;
+  return (
+    <div className="alert alert-warn" role="alert" data-testid="idle-warning">
+      <strong>This project stops at {clock(warning.stopAt)}</strong>: no terminal activity for a while
+      {view.idle?.timeoutMs ? ` (auto-stop after ${formatMinutes(view.idle.timeoutMs)} idle)` : ''}.{' '}
+      <Form method="post" className="inline-form">
+        <button className="btn btn-sm btn-primary" name="intent" value="keep-running" type="submit">
+          Keep running
+        </button>
+      </Form>
+    </div>
+  );
+}
+
+const IDLE_CHOICES = [5, 15, 30, 60, 120, 240, 480, 1440];
+
+function AutoStop({ view }: { view: LiveView }) {
+  const current = view.idleTimeoutMinutes === null ? 'default' : view.idleTimeoutMinutes === 0 ? 'off' : String(view.idleTimeoutMinutes);
+  return (
+    <Form method="post" className="inline-form" aria-label="Auto-stop">
+      <input type="hidden" name="intent" value="idle" />
+      <label>
+        <span className="muted small">Auto-stop when idle </span>
+        <select name="idleTimeoutMinutes" defaultValue={current} key={current}>
+          <option value="default">platform default{view.idleTimeoutMinutes === null && view.effectiveIdleTimeoutMinutes ? ` (${view.effectiveIdleTimeoutMinutes} min)` : ''}</option>
+          <option value="off">off</option>
+          {IDLE_CHOICES.map((m) => (
+            <option key={m} value={m}>
+              {formatMinutes(m * 60_000)}
+            </option>
+          ))}
+        </select>
+      </label>
+      <button className="btn btn-sm" type="submit">
+        Save
+      </button>
+    </Form>
+  );
+}
+
+function timelineText(e: TimelineEntry, viewer?: string): string {
+  const who = e.actor ? describeActor(e.actor, viewer) : '';
+  switch (e.kind) {
+    case 'intent': {
+      const what = e.message === 'created' ? 'created' : e.action === 'RUNNING' ? 'start' : e.action === 'STOPPED' ? 'stop' : 'delete';
+      return `${what} by ${who}${e.effective === false ? ' (no change)' : ''}${e.reason ? `: ${e.reason}` : ''}`;
+    }
+    case 'transition':
+      return `${e.from ? `${e.from} → ` : ''}${e.to}${e.from && e.durationMs !== null ? ` (after ${duration(e.durationMs) || '0s'} ${e.from})` : ''}`;
+    case 'error':
+      return `error (${e.reason}): ${e.message}`;
+    case 'idle-warning':
+      return `idle warning: ${e.message}`;
+    case 'keep-running':
+      return `kept running by ${who}`;
+    case 'policy':
+      return `${e.message} (set by ${who})`;
+    case 'schedule':
+      return e.action === 'removed' ? `schedule removed by ${who}` : `${e.message} (set by ${who})`;
+    case 'retention-notice':
+      return `retention notice: ${e.message}`;
+    default:
+      return e.message ?? e.kind;
+  }
+}
+
+/** The project's timeline (newest first), refreshed whenever the live status changes. */
+function Timeline({ projectId, initial, version, viewer }: { projectId: string; initial: TimelineEntry[]; version: string; viewer?: string }) {
+  const [events, setEvents] = useState(initial);
+  useEffect(() => setEvents(initial), [initial]);
+  useEffect(() => {
+    const ctl = new AbortController();
+    const t = setTimeout(() => {
+      fetch(`/api/projects/${encodeURIComponent(projectId)}/timeline?limit=100`, { signal: ctl.signal, headers: { accept: 'application/json' } })
+        .then((r) => (r.ok ? (r.json() as Promise<{ events: TimelineEntry[] }>) : null))
+        .then((b) => b && setEvents(b.events))
+        .catch(() => undefined);
+    }, 300);
+    return () => {
+      clearTimeout(t);
+      ctl.abort();
+    };
+  }, [projectId, version]);
+  return (
+    <section className="card" aria-labelledby="timeline-title">
+      <div className="section-head">
+        <h2 id="timeline-title">Timeline</h2>
+        <p className="muted small">Who did what, every status change and every error; kept after Temporal forgets.</p>
+      </div>
+      {events.length ? (
+        <ol className="timeline" data-testid="timeline">
+          {events.map((e) => (
+            <li key={e.id} className={`timeline-${e.kind}`} data-kind={e.kind}>
+              <time dateTime={e.at} className="muted small">
+                {new Date(e.at).toLocaleString()}
+              </time>{' '}
+              <span>{timelineText(e, viewer)}</span>
+            </li>
+          ))}
+        </ol>
+      ) : (
+        <p className="muted">Nothing recorded yet.</p>
+      )}
+    </section>
+  );
+}
+
+const dateTime = (iso: string) => new Date(iso).toLocaleString([], { dateStyle: 'medium', timeStyle: 'short' });
+
+/** The retention notice: a stopped project is deleted at a set time unless it is started or kept. */
+function RetentionNotice({ view }: { view: LiveView }) {
+  const notice = view.retention?.notice;
+  if (!notice || view.status !== 'STOPPED') return null;
+  return (
+    <div className="alert alert-warn" role="alert" data-testid="retention-notice">
+      <strong>This project will be deleted on {dateTime(notice.deleteAt)}</strong>: it has been stopped since{' '}
+      {view.retention.stoppedAt ? dateTime(view.retention.stoppedAt) : 'a while'} (the platform deletes projects stopped for{' '}
+      {view.retention.stoppedDays} days, {view.retention.graceDays} days after this notice). Start it, or keep it:{' '}
+      <Form method="post" className="inline-form">
+        <input type="hidden" name="keep" value="true" />
+        <button className="btn btn-sm btn-primary" name="intent" value="retention-keep" type="submit">
+          Keep this project
+        </button>
+      </Form>
+    </div>
+  );
+}
+
+const DAY_LABELS: Record<string, string> = { mon: 'Mon', tue: 'Tue', wed: 'Wed', thu: 'Thu', fri: 'Fri', sat: 'Sat', sun: 'Sun' };
+
+/** Autostart/autostop by weekday and time in a time zone, and the retention opt-out. */
+function ScheduleCard({ view }: { view: LiveView }) {
+  const data = useActionData<typeof action>();
+  const result = data && ['schedule-save', 'schedule-remove', 'retention-keep'].includes(String(data.intent)) ? data : null;
+  const s = view.schedule;
+  const [zone, setZone] = useState(s?.timeZone ?? 'UTC');
+  useEffect(() => {
+    if (!s) setZone(Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC');
+  }, [s]);
+  const key = s ? `${s.days.join(',')}|${s.start}|${s.stop}|${s.timeZone}` : 'none';
+  return (
+    <section className="card" aria-labelledby="schedule-title">
+      <div className="section-head">
+        <h2 id="schedule-title">Schedule</h2>
+        <p className="muted small" data-testid="schedule-summary">
+          {s ? `Runs ${s.description}: started at ${s.start} and stopped at ${s.stop} (${s.timeZone}).` : 'No schedule: the project runs until it is stopped or idle.'}
+        </p>
+      </div>
+      {result ? (
+        <p className={`alert ${'error' in result ? 'alert-error' : 'alert-ok'}`} role="status">
+          {'error' in result ? result.error : result.ok}
+        </p>
+      ) : null}
+      <Form method="post" className="schedule-form" aria-label="Schedule" key={key}>
+        <fieldset className="days">
+          <legend className="muted small">Days</legend>
+          {WEEKDAYS.map((d) => (
+            <label key={d} className="day">
+              <input type="checkbox" name="days" value={d} defaultChecked={s ? s.days.includes(d) : !['sat', 'sun'].includes(d)} /> {DAY_LABELS[d]}
+            </label>
+          ))}
+        </fieldset>
+        <label className="field">
+          <span>Start</span>
+          <input type="time" name="start" defaultValue={s?.start ?? '09:00'} required />
+        </label>
+        <label className="field">
+          <span>Stop</span>
+          <input type="time" name="stop" defaultValue={s?.stop ?? '19:00'} required />
+        </label>
+        <label className="field grow">
+          <span>Time zone</span>
+          <input name="timeZone" value={zone} onChange={(e) => setZone(e.target.value)} placeholder="Europe/Berlin" required />
+        </label>
+        <button className="btn btn-sm btn-primary" name="intent" value="schedule-save" type="submit">
+          {s ? 'Save schedule' : 'Add schedule'}
+        </button>
+        {s ? (
+          <button className="btn btn-sm btn-ghost" name="intent" value="schedule-remove" type="submit" formNoValidate>
+            Remove
+          </button>
+        ) : null}
+      </Form>
+      {view.retention?.enabled ? (
+        <Form method="post" className="inline-form" aria-label="Retention">
+          <input type="hidden" name="keep" value={view.retention.keep ? 'false' : 'true'} />
+          <p className="muted small" data-testid="retention-summary">
+            Retention: projects stopped for {view.retention.stoppedDays} days are deleted {view.retention.graceDays} days after a notice.{' '}
+            {view.retention.keep ? 'This project is kept.' : 'This project is not kept.'}{' '}
+            <button className="btn btn-sm" name="intent" value="retention-keep" type="submit">
+              {view.retention.keep ? 'Stop keeping it' : 'Keep it'}
+            </button>
+          </p>
+        </Form>
+      ) : null}
+    </section>
   );
 }
 
@@ -253,7 +483,7 @@ function Environment({ vars }: { vars: EnvironmentDto[] }) {
 }
 
 export default function ProjectDetail() {
-  const { project, renderedAt } = useLoaderData<typeof loader>();
+  const { project, renderedAt, timeline, viewer } = useLoaderData<typeof loader>();
   const environment = project.environment ?? [];
   const initial = useMemo(() => {
     const { environment: _env, ...rest } = project;
@@ -267,6 +497,8 @@ export default function ProjectDetail() {
   const revalidator = useRevalidator();
   const stopped = view.status === 'STOPPED' || view.desired === 'STOPPED';
   const deleting = view.desired === 'TERMINATED' || view.status === 'TERMINATING';
+  // The schedule's window is where the reader's clock is now (the server's is as of its last push).
+  const explanation = explainState({ ...view, schedule: view.schedule ? { ...view.schedule, window: scheduleWindow(view.schedule, new Date(now)) } : null }, clock, viewer);
 
   return (
     <>
@@ -283,6 +515,11 @@ export default function ProjectDetail() {
             <code>{view.k8sName}</code>
             <LiveIndicator status={live} />
           </p>
+          {explanation ? (
+            <p className="small" data-testid="explanation">
+              {explanation.text[0]!.toUpperCase() + explanation.text.slice(1)}.
+            </p>
+          ) : null}
         </div>
         <div className="actions">
           {view.sandbox.ttydUrl && view.status === 'RUNNING' ? (
@@ -309,6 +546,8 @@ export default function ProjectDetail() {
           {lifecycleResult.error}
         </p>
       ) : null}
+      <IdleWarning view={view} />
+      <RetentionNotice view={view} />
       {view.lastError ? (
         <div className="alert alert-error" role="alert">
           <strong>Last error</strong> <span className="muted small">({new Date(view.lastError.at).toLocaleString()})</span>
@@ -323,6 +562,7 @@ export default function ProjectDetail() {
             <p className="muted small">
               Wanted: <strong>{view.desired.toLowerCase()}</strong>
             </p>
+            <AutoStop view={view} />
           </div>
           <Stages stages={view.stages} now={now} />
         </section>
@@ -364,7 +604,14 @@ export default function ProjectDetail() {
           </dl>
         </section>
       </div>
+      <ScheduleCard view={view} />
       <Environment vars={environment} />
+      <Timeline
+        projectId={view.id}
+        initial={timeline}
+        version={`${view.status}|${view.desired}|${view.updatedAt}|${view.idle?.warning?.stopAt ?? ''}|${view.schedule?.description ?? ''}|${view.retention?.notice?.at ?? ''}|${view.retention?.keep}`}
+        viewer={viewer}
+      />
     </>
   );
 }

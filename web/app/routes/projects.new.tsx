@@ -14,7 +14,7 @@ export async function action({ request, context }: ActionFunctionArgs) {
   const form = await request.formData();
   const values = { name: String(form.get('name') ?? ''), description: String(form.get('description') ?? '') };
   try {
-    const project = await context.api.createProject(userId, values);
+    const project = await context.api.createProject(userId, values, context.user?.actor);
     return redirect(`/projects/${project.id}`);
   } catch (err) {
     const { error, status } = formError(err);

@@ -8,7 +8,9 @@ import { projectListEvents } from '../list-stream';
 import { createEnvironmentVariable, deleteEnvironmentVariable, listEnvironment, updateEnvironmentVariable } from '../services/environment.server';
 import { findOwnedProject } from '../services/ownership.server';
 import { createProject, getProject, listProjects, projectStatus, signalProject, type ProjectAction } from '../services/projects.server';
+import { deleteSchedule, getSchedule, putSchedule, setRetention } from '../services/schedules.server';
 import { getSettings, saveAnthropic, saveKubeconfig } from '../services/settings.server';
+import { keepRunning, listTimeline, setIdlePolicy, startProject } from '../services/timeline.server';
 import { createToken, listTokens, revokeToken } from '../services/tokens.server';
 import { findUser } from '../services/users.server';
 import { tooManyStreamsMessage, type StreamLease, type StreamRegistry } from '../streams';
@@ -83,16 +85,30 @@ export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusH
   r.post(
     '/projects',
     json(202, async (req, res, u) => {
-      const project = await createProject(ctx, u.userId, req.body);
+      const project = await createProject(ctx, u.userId, req.body, u.actor);
       res.setHeader('Location', `/api/projects/${project.id}`);
       return project;
     }),
   );
   r.get('/projects/:id', json(200, (req, _res, u) => getProject(ctx, u.userId, param(req, 'id'))));
-  for (const action of ['start', 'stop', 'delete'] as ProjectAction[]) {
-    r.post(`/projects/:id/${action}`, json(202, (req, _res, u) => signalProject(ctx, u.userId, param(req, 'id'), action)));
+  // start?wait=RUNNING&timeout=S waits for the project to run (200), or answers 202 when the time is up.
+  r.post('/projects/:id/start', (req, res, next) => {
+    const u = userOf(res);
+    startProject(ctx, hub, u.userId, param(req, 'id'), req.query, u.actor).then((r) => res.status(r.status).json(r.body), next);
+  });
+  for (const action of ['stop', 'delete'] as ProjectAction[]) {
+    r.post(`/projects/:id/${action}`, json(202, (req, _res, u) => signalProject(ctx, u.userId, param(req, 'id'), action, u.actor)));
   }
-  r.delete('/projects/:id', json(202, (req, _res, u) => signalProject(ctx, u.userId, param(req, 'id'), 'delete')));
+  r.delete('/projects/:id', json(202, (req, _res, u) => signalProject(ctx, u.userId, param(req, 'id'), 'delete', u.actor)));
+  // Lifecycle policies: idle auto-stop setting, "keep running", the timeline.
+  r.put('/projects/:id/idle', json(200, (req, _res, u) => setIdlePolicy(ctx, u.userId, param(req, 'id'), req.body, u.actor)));
+  r.post('/projects/:id/keep-running', json(202, (req, _res, u) => keepRunning(ctx, u.userId, param(req, 'id'), u.actor)));
+  // Schedules (autostart/autostop) and retention ("keep").
+  r.get('/projects/:id/schedule', json(200, (req, _res, u) => getSchedule(ctx, u.userId, param(req, 'id'))));
+  r.put('/projects/:id/schedule', json(200, (req, _res, u) => putSchedule(ctx, u.userId, param(req, 'id'), req.body, u.actor)));
+  r.delete('/projects/:id/schedule', json(200, (req, _res, u) => deleteSchedule(ctx, u.userId, param(req, 'id'), u.actor)));
+  r.put('/projects/:id/retention', json(200, (req, _res, u) => setRetention(ctx, u.userId, param(req, 'id'), req.body, u.actor)));
+  r.get('/projects/:id/timeline', json(200, (req, _res, u) => listTimeline(ctx, u.userId, param(req, 'id'), req.query)));
 
   r.get('/projects/:id/environment', json(200, (req, _res, u) => listEnvironment(ctx, u.userId, param(req, 'id'))));
   r.post('/projects/:id/environment', json(201, (req, _res, u) => createEnvironmentVariable(ctx, u.userId, param(req, 'id'), req.body)));
@@ -104,6 +120,10 @@ export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusH
   r.get('/projects/:id/events', (req, res, next) => {
     const userId = userOf(res).userId;
     const projectId = param(req, 'id');
+    // ?history=1: the stored timeline as JSON (the same as /timeline), not the live stream.
+    if (req.query.history !== undefined) {
+      return void listTimeline(ctx, userId, projectId, req.query).then((body) => res.json(body), next);
+    }
     findOwnedProject(ctx, userId, projectId).then(() => {
       let end: (event?: { event: string; data: unknown }) => void = () => undefined;
       const lease = streams.open(userId, req, 'sse', (reason) => end({ event: 'revoked', data: { error: { code: 'unauthenticated', message: reason } } }));

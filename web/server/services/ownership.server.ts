@@ -13,6 +13,14 @@ export type ProjectRow = {
   k8sName: string;
   status: ProjectStatus;
   lastError: string | null;
+  /** null: the platform default; 0: off. */
+  idleTimeoutMinutes: number | null;
+  /** The autostart/autostop schedule as stored (validated when read). */
+  schedule: unknown;
+  stoppedAt: Date | null;
+  retentionKeep: boolean;
+  retentionNoticeAt: Date | null;
+  retentionDeleteAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
 };

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import {
   STAGE_NAMES,
   WORKFLOW_TYPE,
+  type Actor,
   type LifecycleInput,
   type ProjectStatusView,
   type Stage,
@@ -14,11 +15,23 @@ import { projectResourceName, workflowIdForProject } from '../../../common/names
 import type { ProjectStatus, ResourceStatus } from '../../../common/status';
 import type { Db } from '../../../server/db';
 import { createProjectRows } from '../../../server/project-rows';
+import { deleteProjectSchedules } from '../../../server/schedules';
 import type { ServiceContext } from '../context';
 import { ApiError, parseInput } from '../http/errors';
 import { listEnvironment, type EnvironmentDto } from './environment.server';
 import { findOwnedProject, type ProjectRow } from './ownership.server';
-import { deleteSignal, deleteUpdate, environmentChangedSignal, startSignal, startUpdate, statusQuery, stopSignal, stopUpdate } from '../../../workflows/messages';
+import { explainState, type Explanation } from '../../../common/policies';
+import { retentionOf, storedSchedule, type RetentionDto, type ScheduleDto } from './schedules.server';
+import {
+  deleteSignal,
+  deleteUpdateWithActor,
+  environmentChangedSignal,
+  startSignal,
+  startUpdateWithActor,
+  statusQuery,
+  stopSignal,
+  stopUpdateWithActor,
+} from '../../../workflows/messages';
 import { isAlreadyStarted, isUniqueViolation, isUpdateRejected, isWorkflowNotFound, withTimeout } from './temporal-errors';
 import { descriptionSchema, projectNameSchema } from './validation';
 import { lifecycleStartOptions } from '../../../common/start-lifecycle';
@@ -40,6 +53,8 @@ export interface ProjectSummary {
   lastError: string | null;
   createdAt: string;
   updatedAt: string;
+  /** Set once the retention sweeper gave its notice: deleted then unless started or kept. */
+  retentionDeleteAt: string | null;
 }
 
 export interface ProjectDto extends Omit<ProjectStatusView, 'projectId'> {
@@ -50,6 +65,16 @@ export interface ProjectDto extends Omit<ProjectStatusView, 'projectId'> {
   createdAt: string;
   /** Where the status came from: the live workflow or the projection rows. */
   statusSource: 'workflow' | 'projection';
+  /** The project's idle auto-stop setting: minutes, 0 = off, null = the platform default. */
+  idleTimeoutMinutes: number | null;
+  /** The setting in effect: minutes, or null when auto-stop is off. */
+  effectiveIdleTimeoutMinutes: number | null;
+  /** "kept running because …" / "stopped because …" (times in UTC). */
+  explanation: Explanation | null;
+  /** Autostart/autostop by weekday and time (GET/PUT/DELETE /api/projects/:id/schedule). */
+  schedule: ScheduleDto | null;
+  /** The platform's retention, the project's "keep" and the notice when one was given. */
+  retention: RetentionDto;
   environment?: EnvironmentDto[];
 }
 
@@ -63,6 +88,7 @@ const summary = (p: ProjectRow): ProjectSummary => ({
   lastError: p.lastError,
   createdAt: p.createdAt.toISOString(),
   updatedAt: p.updatedAt.toISOString(),
+  retentionDeleteAt: p.retentionDeleteAt?.toISOString() ?? null,
 });
 
 
@@ -81,7 +107,7 @@ export function projectLimitError(limit: number): ApiError {
   );
 }
 
-export async function createProject(ctx: ServiceContext, userId: string, input: unknown): Promise<ProjectDto> {
+export async function createProject(ctx: ServiceContext, userId: string, input: unknown, actor?: Actor): Promise<ProjectDto> {
   const data = parseInput(createProjectSchema, input);
   const description = data.description ? data.description : null;
   const limit = ctx.config.MAX_PROJECTS_PER_USER;
@@ -108,7 +134,7 @@ export async function createProject(ctx: ServiceContext, userId: string, input: 
     }
   }
 
-  const outcome = await startLifecycle(ctx, lifecycleInput(ctx, project, 'RUNNING'));
+  const outcome = await startLifecycle(ctx, lifecycleInput(ctx, project, 'RUNNING', actor));
   if (outcome === 'absent') {
     // Temporal says there is no such workflow: nothing runs for these rows, remove them.
     await ctx.db.project.deleteMany({ where: { id: project.id } });
@@ -125,11 +151,45 @@ export async function createProject(ctx: ServiceContext, userId: string, input: 
       { projectId: project.id },
     );
   }
-  return { ...projectionView(project, null, null), environment: [] };
+  return { ...withPolicy(ctx, project, projectionView(project, null, null)), environment: [] };
 }
 
-function lifecycleInput(ctx: ServiceContext, p: ProjectRow, desired: LifecycleInput['desired']): LifecycleInput {
-  return { projectId: p.id, ownerId: p.userId, k8sName: p.k8sName, projectName: p.name, desired, timings: ctx.timings };
+/** The idle timeout in effect for a project, in minutes (null = off). */
+export function effectiveIdleMinutes(ctx: ServiceContext, p: Pick<ProjectRow, 'idleTimeoutMinutes'>): number | null {
+  const m = p.idleTimeoutMinutes ?? ctx.config.IDLE_TIMEOUT_MINUTES;
+  return m > 0 ? m : null;
+}
+
+export function idleTimeoutMs(ctx: ServiceContext, p: Pick<ProjectRow, 'idleTimeoutMinutes'>): number | null {
+  const m = effectiveIdleMinutes(ctx, p);
+  return m === null ? null : m * ctx.idleMinuteMs;
+}
+
+function lifecycleInput(ctx: ServiceContext, p: ProjectRow, desired: LifecycleInput['desired'], createdBy?: Actor): LifecycleInput {
+  return {
+    projectId: p.id,
+    ownerId: p.userId,
+    k8sName: p.k8sName,
+    projectName: p.name,
+    desired,
+    timings: ctx.timings,
+    idleTimeoutMs: idleTimeoutMs(ctx, p),
+    ...(createdBy ? { createdBy } : {}),
+  };
+}
+
+type PolicyFields = 'idleTimeoutMinutes' | 'effectiveIdleTimeoutMinutes' | 'explanation' | 'schedule' | 'retention';
+
+function withPolicy(ctx: ServiceContext, p: ProjectRow, view: Omit<ProjectDto, PolicyFields>): ProjectDto {
+  const schedule = storedSchedule(p);
+  return {
+    ...view,
+    idleTimeoutMinutes: p.idleTimeoutMinutes,
+    effectiveIdleTimeoutMinutes: effectiveIdleMinutes(ctx, p),
+    explanation: explainState({ ...view, schedule }),
+    schedule,
+    retention: retentionOf(ctx, p),
+  };
 }
 
 const START_ATTEMPTS = 3;
@@ -171,7 +231,7 @@ function projectionView(
   p: ProjectRow,
   sandbox: { status: ResourceStatus; publicUrl: string | null; ttydUrl: string | null } | null,
   database: { status: ResourceStatus; host: string | null; port: number | null } | null,
-): ProjectDto {
+): Omit<ProjectDto, PolicyFields> {
   const done = p.status === 'RUNNING';
   const stages: Stage[] = STAGE_NAMES.map((name) => ({ name, state: done ? 'done' : p.status === 'ERROR' ? 'failed' : 'pending' }));
   return {
@@ -196,7 +256,7 @@ async function fromProjection(ctx: ServiceContext, p: ProjectRow): Promise<Proje
     ctx.db.sandbox.findFirst({ where: { projectId: p.id }, select: { status: true, publicUrl: true, ttydUrl: true } }),
     ctx.db.database.findFirst({ where: { projectId: p.id }, select: { status: true, host: true, port: true } }),
   ]);
-  return projectionView(p, sandbox as never, database as never);
+  return withPolicy(ctx, p, projectionView(p, sandbox as never, database as never));
 }
 
 /** The live status (workflow query) merged with the project's rows. */
@@ -212,7 +272,7 @@ export async function projectStatus(ctx: ServiceContext, p: ProjectRow): Promise
   const view = await withTimeout(query, ctx.queryTimeoutMs + 500, () => null);
   if (!view) return fromProjection(ctx, p);
   const { projectId: _id, ...rest } = view;
-  return { ...rest, id: p.id, name: p.name, description: p.description, k8sName: p.k8sName, createdAt: p.createdAt.toISOString(), statusSource: 'workflow' };
+  return withPolicy(ctx, p, { ...rest, id: p.id, name: p.name, description: p.description, k8sName: p.k8sName, createdAt: p.createdAt.toISOString(), statusSource: 'workflow' });
 }
 
 export async function getProject(ctx: ServiceContext, userId: string, projectId: string): Promise<ProjectDto> {
@@ -225,18 +285,23 @@ export type ProjectAction = 'start' | 'stop' | 'delete';
 
 /** Sends the lifecycle signal; the workflow does the work. */
 const INTENTS = {
-  start: { update: startUpdate, signal: startSignal },
-  stop: { update: stopUpdate, signal: stopSignal },
-  delete: { update: deleteUpdate, signal: deleteSignal },
+  start: { update: startUpdateWithActor, signal: startSignal },
+  stop: { update: stopUpdateWithActor, signal: stopSignal },
+  delete: { update: deleteUpdateWithActor, signal: deleteSignal },
 } as const;
+
+/** Who did it, for the timeline, when the caller did not say (internal callers). */
+const SYSTEM_ACTOR: Actor = { kind: 'operator' };
 
 export async function signalProject(
   ctx: ServiceContext,
   userId: string,
   projectId: string,
   action: ProjectAction,
+  actor: Actor = SYSTEM_ACTOR,
 ): Promise<{ id: string; action: ProjectAction; accepted: true; desired?: string }> {
   const p = await findOwnedProject(ctx, userId, projectId);
+  const args = { actor };
   if (action !== 'delete' && p.status === 'TERMINATING') {
     throw new ApiError('conflict', `project is being deleted; it cannot ${action}`);
   }
@@ -245,14 +310,14 @@ export async function signalProject(
   // reason). When no worker answers in time, or the lifecycle is gone, the signal path
   // below decides: the signal is the contract, and the intent is idempotent.
   try {
-    const accepted = await ctx.temporal.withDeadline(Date.now() + ctx.updateTimeoutMs, () => handle.executeUpdate(INTENTS[action].update));
+    const accepted = await ctx.temporal.withDeadline(Date.now() + ctx.updateTimeoutMs, () => handle.executeUpdate(INTENTS[action].update, { args: [args] }));
     return { id: p.id, action, accepted: true, desired: accepted.desired };
   } catch (err) {
     if (isUpdateRejected(err)) throw new ApiError('conflict', `cannot ${action}: ${(err as { cause?: Error }).cause?.message ?? 'the lifecycle refused it'}`);
     ctx.logger.debug({ projectId, err: (err as Error).message }, `update ${action} not answered; signalling`);
   }
   try {
-    await handle.signal(INTENTS[action].signal);
+    await handle.signal(INTENTS[action].signal, args);
   } catch (err) {
     if (!isWorkflowNotFound(err)) {
       ctx.logger.error({ err, projectId }, `signal ${action} failed`);
@@ -261,12 +326,14 @@ export async function signalProject(
     // Never started (a create whose start was unconfirmed; the worker has not written a
     // status yet): start starts it, under the same workflow ID.
     if (action === 'start' && p.status === 'CREATING') {
-      const outcome = await startLifecycle(ctx, lifecycleInput(ctx, p, 'RUNNING'));
+      const outcome = await startLifecycle(ctx, lifecycleInput(ctx, p, 'RUNNING', actor));
       if (outcome !== 'started') throw new ApiError('unavailable', 'the lifecycle service (Temporal) is not reachable; try again shortly');
       return { id: p.id, action, accepted: true };
     }
     // No lifecycle (it ended): deleting just removes the rows; anything else conflicts.
     if (action !== 'delete') throw new ApiError('conflict', 'project has no running lifecycle; delete it and create it again');
+    // Its schedules go with it (the projection does this when a lifecycle deletes a project).
+    await deleteProjectSchedules(ctx.temporal, p.id).catch((err) => ctx.logger.warn({ err: (err as Error).message, projectId }, 'removing the schedules failed'));
     await ctx.db.project.deleteMany({ where: { id: p.id } });
   }
   return { id: p.id, action, accepted: true };

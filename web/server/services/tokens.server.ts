@@ -52,12 +52,12 @@ export async function revokeToken(ctx: ServiceContext, userId: string, tokenId: 
 }
 
 /** The user a bearer token belongs to, or null. Touches lastUsedAt at most once a minute. */
-export async function userForToken(ctx: ServiceContext, token: string): Promise<{ userId: string } | null> {
+export async function userForToken(ctx: ServiceContext, token: string): Promise<{ userId: string; tokenName: string } | null> {
   if (!token.startsWith(TOKEN_PREFIX) || token.length > 200) return null;
-  const row = await ctx.db.apiToken.findUnique({ where: { tokenHash: sha256(token) }, select: { id: true, userId: true, lastUsedAt: true } });
+  const row = await ctx.db.apiToken.findUnique({ where: { tokenHash: sha256(token) }, select: { id: true, userId: true, name: true, lastUsedAt: true } });
   if (!row) return null;
   if (!row.lastUsedAt || Date.now() - row.lastUsedAt.getTime() > 60_000) {
     ctx.db.apiToken.update({ where: { id: row.id }, data: { lastUsedAt: new Date() } }).catch(() => undefined);
   }
-  return { userId: row.userId };
+  return { userId: row.userId, tokenName: row.name };
 }

@@ -13,12 +13,15 @@ describe('terminal socket URL', () => {
   it('round-trips size and session through the query', () => {
     const path = terminalSocketPath('proj_1', { size: { columns: 120, rows: 40 }, session: 'tab-2' });
     expect(path).toBe('/api/projects/proj_1/terminal?cols=120&rows=40&session=tab-2');
-    expect(parseTerminalQuery(new URL(path, 'http://x').searchParams)).toEqual({ size: { columns: 120, rows: 40 }, session: 'tab-2' });
+    expect(parseTerminalQuery(new URL(path, 'http://x').searchParams)).toEqual({ size: { columns: 120, rows: 40 }, session: 'tab-2', wake: false });
+    const woken = terminalSocketPath('proj_1', { size: { columns: 120, rows: 40 }, session: 'tab-2', wake: true });
+    expect(woken).toBe('/api/projects/proj_1/terminal?cols=120&rows=40&session=tab-2&wake=1');
+    expect(parseTerminalQuery(new URL(woken, 'http://x').searchParams).wake).toBe(true);
   });
 
   it('falls back to 80x24 and the default session for missing or hostile values', () => {
-    expect(parseTerminalQuery(new URLSearchParams(''))).toEqual({ size: { columns: 80, rows: 24 }, session: 'default' });
-    expect(parseTerminalQuery(new URLSearchParams('cols=abc&rows=5&session=../../etc'))).toEqual({ size: { columns: 80, rows: 24 }, session: 'default' });
+    expect(parseTerminalQuery(new URLSearchParams(''))).toEqual({ size: { columns: 80, rows: 24 }, session: 'default', wake: false });
+    expect(parseTerminalQuery(new URLSearchParams('cols=abc&rows=5&session=../../etc&wake=yes'))).toEqual({ size: { columns: 80, rows: 24 }, session: 'default', wake: false });
     expect(isSessionId('a'.repeat(65))).toBe(false);
   });
 

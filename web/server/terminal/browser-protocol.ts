@@ -56,17 +56,23 @@ export function normalizeSize(columns: unknown, rows: unknown): TerminalSize | u
   return c === undefined || r === undefined ? undefined : { columns: c, rows: r };
 }
 
-export function terminalSocketPath(projectId: string, opts: { size: TerminalSize; session: string }): string {
+/**
+ * `wake`: the user opened (or asked to reconnect) the terminal, so a stopped project may be
+ * started. Automatic reconnects leave it out: a tab left open after a stop, or after an idle
+ * stop, must not start the project again.
+ */
+export function terminalSocketPath(projectId: string, opts: { size: TerminalSize; session: string; wake?: boolean }): string {
   const q = new URLSearchParams({ cols: String(opts.size.columns), rows: String(opts.size.rows), session: opts.session });
+  if (opts.wake) q.set('wake', '1');
   return `/api/projects/${encodeURIComponent(projectId)}/terminal?${q.toString()}`;
 }
 
 /** Reads the upgrade URL's query; anything missing or malformed falls back to safe defaults. */
-export function parseTerminalQuery(search: URLSearchParams): { size: TerminalSize; session: string } {
+export function parseTerminalQuery(search: URLSearchParams): { size: TerminalSize; session: string; wake: boolean } {
   const L = TERMINAL_SIZE_LIMITS;
   const size = normalizeSize(search.get('cols'), search.get('rows')) ?? { columns: L.defaultColumns, rows: L.defaultRows };
   const session = search.get('session') ?? '';
-  return { size, session: isSessionId(session) ? session : 'default' };
+  return { size, session: isSessionId(session) ? session : 'default', wake: search.get('wake') === '1' };
 }
 
 export function encodeClientControl(control: ClientControl): string {

@@ -337,3 +337,52 @@ describe('flow control and liveness', () => {
     }
   });
 });
+
+describe('lifecycle policies', () => {
+  it('wakes a stopped project when the user opens the terminal (not on automatic reconnects), connects once it runs, and reports terminal activity', async () => {
+    const s = http.createServer();
+    const woken: string[] = [];
+    const touched: string[] = [];
+    const p = attachTerminalProxy(s, {
+      authenticate: async () => ({ userId: 'alice' }),
+      resolveTarget: async () => ({ kind: 'not_running', status: 'STOPPED' }),
+      async wake(user, projectId) {
+        woken.push(`${user.userId}/${projectId}`);
+        return { kind: 'ok', url: peer.url, token: TOKEN };
+      },
+      activity: { touch: (id) => void touched.push(id) },
+      logger: createLogger('terminal-proxy-test', 'silent'),
+      pingIntervalMs: 60_000,
+    });
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    try {
+      const got: Buffer[] = [];
+      const base = `ws://127.0.0.1:${(s.address() as AddressInfo).port}/api/projects/stopped/terminal`;
+      // An automatic reconnect (no wake=1), e.g. a tab left open after a stop, is refused and starts nothing.
+      const reconnect = new WebSocket(base);
+      const refused = await new Promise<number>((resolve) => {
+        reconnect.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        reconnect.once('open', () => resolve(101));
+        reconnect.once('error', () => resolve(0));
+      });
+      expect(refused).toBe(409);
+      expect(woken).toEqual([]);
+
+      const ws = new WebSocket(`${base}?wake=1`);
+      ws.on('message', (d, binary) => binary && got.push(toBuffer(d)));
+      await new Promise<void>((resolve, reject) => {
+        ws.once('open', () => resolve());
+        ws.once('error', reject);
+      });
+      expect(woken).toEqual(['alice/stopped']);
+      ws.send(Buffer.from('echo hi\r'), { binary: true });
+      await until(() => Buffer.concat(got).toString('utf8').includes('echo hi'), 'the echo');
+      expect(touched.length).toBeGreaterThanOrEqual(2); // the input and the output
+      expect(new Set(touched)).toEqual(new Set(['stopped']));
+      ws.close();
+    } finally {
+      await p.close();
+      await new Promise<void>((r) => s.close(() => r()));
+    }
+  });
+});

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer, type RawData } from 'ws';
 import type { Logger } from 'pino';
 import { createLogger } from '../../../server/logger';
+import { localhostAwareLookup } from '../../../server/localhost-lookup';
 import { tooManyStreamsMessage, type StreamLease, type StreamRegistry } from '../streams';
 import { TERMINAL_CLOSE, encodeServerControl, parseClientControl, parseTerminalQuery, type TerminalSize } from './browser-protocol';
 import { TTYD_SUBPROTOCOL, basicAuthHeader, decodeServerFrame, encodeInit, encodeInput, encodePause, encodeResize, encodeResume, ttydCredential } from './ttyd-protocol';
@@ -34,6 +35,13 @@ export interface TerminalProxyDeps {
   pingIntervalMs?: number;
   /** How long to wait for the sandbox's ttyd to accept the connection. */
   upstreamTimeoutMs?: number;
+  /** Told of every frame of input or output (the idle auto-stop's activity; batched there). */
+  activity?: { touch(projectId: string): void };
+  /**
+   * Wake on access: called when the project is STOPPED (or on its way up); starts it, waits
+   * until it runs and returns the target then. Without it such a request is refused with 409.
+   */
+  wake?(user: { userId: string; actor?: unknown }, projectId: string): Promise<TerminalTarget>;
 }
 
 export interface TerminalProxy {
@@ -42,6 +50,9 @@ export interface TerminalProxy {
   /** Closes every terminal connection and stops handling upgrades. */
   close(): Promise<void>;
 }
+
+/** Statuses from which opening the terminal starts the project and connects once it runs. */
+const WAKES_FROM = new Set(['STOPPED', 'STOPPING', 'STARTING', 'UPDATING']);
 
 export const TERMINAL_PATH = /^\/api\/projects\/([^/?#]+)\/terminal\/?$/;
 const PROJECT_ID = /^[A-Za-z0-9_-]{1,64}$/;
@@ -121,7 +132,13 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
       if (!user) return refuse(socket, 401, 'unauthorized', 'Sign in to open the terminal.');
       userId = user.userId;
       target = await deps.resolveTarget(user.userId, projectId);
+      if (target.kind === 'not_running' && deps.wake && parseTerminalQuery(url.searchParams).wake && WAKES_FROM.has(target.status)) {
+        log.info({ projectId, status: target.status }, 'terminal: waking the project');
+        target = await deps.wake(user, projectId);
+      }
     } catch (err) {
+      const e = err as { status?: number; code?: string; message?: string };
+      if (typeof e?.status === 'number' && e.code) return refuse(socket, e.status, e.code, e.message ?? 'Could not open the terminal.');
       log.error({ err, projectId }, 'terminal: authentication or project lookup failed');
       return refuse(socket, 500, 'internal', 'Could not open the terminal.');
     }
@@ -182,6 +199,8 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
     return new WebSocket(u, [TTYD_SUBPROTOCOL], {
       headers: { Authorization: basicAuthHeader(TTYD_USER, target.token) },
       handshakeTimeout: upstreamTimeoutMs,
+      // The embedded cluster's ingress serves `*.sandbox.localhost` on loopback.
+      lookup: localhostAwareLookup,
       perMessageDeflate: false,
       maxPayload: 16 << 20,
     });
@@ -223,6 +242,7 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
       const frame = decodeServerFrame(toBuffer(data));
       switch (frame.type) {
         case 'output':
+          deps.activity?.touch(projectId);
           client.send(frame.data, { binary: true });
           if (!paused && client.bufferedAmount > HIGH_WATER) {
             paused = true;
@@ -245,6 +265,7 @@ export function attachTerminalProxy(httpServer: Server, deps: TerminalProxyDeps)
       if (upstream.readyState !== WebSocket.OPEN) return;
       const bytes = toBuffer(data);
       if (isBinary) {
+        deps.activity?.touch(projectId);
         upstream.send(encodeInput(bytes));
         return;
       }
