@@ -21,10 +21,11 @@ export function createStatusProjection(db: Db) {
         await db.projectEvent.createMany({ data: timeline.events.map((e) => eventRow(projectId, timeline, e)), skipDuplicates: true });
       }
       if (view.status === 'TERMINATED') {
-        // Deleted in Kubernetes: the project's rows go too (cascade), and its schedules. Idempotent.
+        // Deleted in Kubernetes: the project's rows go too (cascade), then its schedules
+        // (a retry after a failed schedule removal finds the rows gone already). Idempotent.
+        await db.project.deleteMany({ where: { id: projectId } });
         const client = activityClient();
         if (client) await deleteProjectSchedules(client, projectId);
-        await db.project.deleteMany({ where: { id: projectId } });
       } else {
         const stopped = view.status === 'STOPPED';
         await db.$transaction([

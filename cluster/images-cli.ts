@@ -1,5 +1,5 @@
-// npx tsx cluster/images-cli.ts build [runtime|postgresql|pause]
-//   Builds the OCI archives the real node imports (all three, or the one named) unless they
+// npx tsx cluster/images-cli.ts build [runtime|postgresql|pause|platform]
+//   Builds the OCI archives (the real node's three and the platform image, or the one named) unless they
 //   are cached, and prints each ref and archive. Cache: $CACHE_DIR (default ~/.cache/fullstackagent).
 import os from 'node:os';
 import path from 'node:path';

@@ -52,6 +52,16 @@ describe('contextHash', () => {
     fs.writeFileSync(path.join(dir, 'sub', 'entrypoint.sh'), 'echo changed\n');
     expect(contextHash(dir)).not.toBe(h);
   });
+
+  it('skips ignored folders unless a `!` rule can re-include something below them', () => {
+    fs.mkdirSync(path.join(dir, 'node_modules', 'pkg'), { recursive: true });
+    fs.writeFileSync(path.join(dir, '.dockerignore'), '*\n!sub\n!node_modules/pkg/keep.js\n');
+    const h = contextHash(dir);
+    fs.writeFileSync(path.join(dir, 'node_modules', 'pkg', 'other.js'), '1\n');
+    expect(contextHash(dir)).toBe(h);
+    fs.writeFileSync(path.join(dir, 'node_modules', 'pkg', 'keep.js'), '1\n');
+    expect(contextHash(dir)).not.toBe(h);
+  });
 });
 
 describe('image archives', () => {

@@ -1,8 +1,9 @@
-// OCI image archives for the real node (`ctr -n k8s.io images import FILE`), built here from
-// package registries only: a Debian bookworm base made by mmdebstrap, the sandbox runtime
+// OCI image archives, built here from package registries only: a Debian bookworm base made
+// by mmdebstrap; for the real node (`ctr -n k8s.io images import FILE`) the sandbox runtime
 // image (runtime/Dockerfile, the definition production builds too), PostgreSQL for the
 // KubeBlocks simulator (cluster/images/postgresql) and the CRI sandbox image (a static
-// pause binary FROM scratch). Each archive is named by a content key, so a warm call only
+// pause binary FROM scratch); and the platform's web/worker image (the repository's
+// Dockerfile, docker-compose.temporal.yml's image), which test/web-image.test.ts starts. Each archive is named by a content key, so a warm call only
 // hashes a few files; builds run one at a time (also across processes) with buildah (chroot
 // isolation) in a storage under <cacheDir>/buildah.
 import { spawn } from 'node:child_process';
@@ -15,10 +16,12 @@ import { RUNTIME_IMAGE } from '../common/versions';
 export const RUNTIME_IMAGE_REF = RUNTIME_IMAGE;
 export const POSTGRESQL_IMAGE_REF = 'localhost/fsa-kubeblocks-postgresql:15';
 export const PAUSE_IMAGE_REF = 'localhost/fsa-pause:1';
+/** The web/worker image (docker-compose.temporal.yml tags it fullstackagent:${FSA_IMAGE_TAG:-local}). */
+export const PLATFORM_IMAGE_REF = 'localhost/fullstackagent:local';
 /** uid/gid of `postgres` in the PostgreSQL image (fixed in its Containerfile). */
 export const POSTGRESQL_IMAGE_UID = 999;
 
-export const IMAGE_NAMES = ['runtime', 'postgresql', 'pause'] as const;
+export const IMAGE_NAMES = ['runtime', 'postgresql', 'pause', 'platform'] as const;
 export type ImageName = (typeof IMAGE_NAMES)[number];
 export interface BuiltImage {
   ref: string;
@@ -62,13 +65,14 @@ interface ContainerfileImage {
 const CONTAINERFILE_IMAGES: Record<Exclude<ImageName, 'pause'>, ContainerfileImage> = {
   runtime: { ref: RUNTIME_IMAGE_REF, context: path.join(repoRoot, 'runtime'), containerfile: 'Dockerfile' },
   postgresql: { ref: POSTGRESQL_IMAGE_REF, context: path.join(repoRoot, 'cluster', 'images', 'postgresql'), containerfile: 'Containerfile' },
+  platform: { ref: PLATFORM_IMAGE_REF, context: repoRoot, containerfile: 'Dockerfile' },
 };
 const PAUSE_SOURCE = path.join(repoRoot, 'cluster', 'images', 'pause', 'pause.c');
 
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
 /** The context's .dockerignore rules, in order: `*` within a path segment, `**` across, `!` re-includes. */
-function ignoreRules(dir: string): Array<{ include: boolean; re: RegExp }> {
+function ignoreRules(dir: string): Array<{ include: boolean; re: RegExp; depth: number }> {
   const file = path.join(dir, '.dockerignore');
   if (!fs.existsSync(file)) return [];
   return fs
@@ -84,8 +88,18 @@ function ignoreRules(dir: string): Array<{ include: boolean; re: RegExp }> {
         .split('**/')
         .map((p) => p.split('**').map(segment).join('.*'))
         .join('(?:.*/)?');
-      return { include, re: new RegExp(`^${body}$`) };
+      // The path depth the rule can match: `*` stays within a segment, `**` crosses any number.
+      return { include, re: new RegExp(`^${body}$`), depth: glob.includes('**') ? Infinity : glob.split('/').length };
     });
+}
+
+/**
+ * Whether no file below the ignored folder `relPath` can be re-included: true unless an `!`
+ * rule can match a deeper path (it has `**` or more segments than the folder's depth).
+ */
+function prunable(rules: ReturnType<typeof ignoreRules>, relPath: string): boolean {
+  const depth = relPath.split('/').length;
+  return rules.every((r) => !r.include || r.depth <= depth);
 }
 
 /** Docker's rule: the last rule that matches the path or one of its parent folders decides. */
@@ -109,7 +123,9 @@ export function contextHash(dir: string, extra: readonly string[] = []): string 
       const relPath = rel ? `${rel}/${name}` : name;
       const abs = path.join(dir, relPath);
       const st = fs.lstatSync(abs);
-      if (st.isDirectory()) walk(relPath);
+      if (st.isDirectory()) {
+        if (!(isIgnored(rules, relPath) && prunable(rules, relPath))) walk(relPath);
+      }
       else if (isIgnored(rules, relPath)) continue;
       else if (st.isSymbolicLink()) h.update(`link\0${relPath}\0${fs.readlinkSync(abs)}\0`);
       else if (st.isFile()) h.update(`file\0${relPath}\0${st.mode & 0o111 ? 'x' : '-'}\0${sha256(fs.readFileSync(abs))}\0`);
@@ -304,7 +320,7 @@ async function build(name: ImageName, ref: string, archive: string, c: Ctx, cach
     const img = CONTAINERFILE_IMAGES[name];
     const base = await ensureBase(b, c);
     const ca = buildCaFile();
-    await step(c, `${name}: buildah bud ${path.relative(repoRoot, img.context)}/${img.containerfile} → ${ref}`, () =>
+    await step(c, `${name}: buildah bud ${path.relative(repoRoot, img.context) || '.'}/${img.containerfile} → ${ref}`, () =>
       b.run([
         'bud',
         '--isolation', 'chroot',

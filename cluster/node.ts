@@ -228,7 +228,37 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
   const ip = hostAddress();
   const logFile = (name: string) => path.join(p.logs, `${name}.log`);
   const procs: ManagedProcess[] = [];
+  const starters = new Map<string, () => ManagedProcess>();
+  const launch = (name: string, command: string, args: string[], stopTimeoutMs = 10_000): ManagedProcess => {
+    const start = () => startProcess(name, command, args, { logFile: logFile(name), stopTimeoutMs });
+    starters.set(name, start);
+    const proc = start();
+    procs.push(proc);
+    return proc;
+  };
   let stopping = false;
+
+  // A component that dies is started again (containers keep running under their shims while
+  // containerd is away); one that keeps dying is left down, with its log in the message.
+  const restarts = new Map<string, number[]>();
+  const supervise = (proc: ManagedProcess) => {
+    proc.child.once('exit', (code, signal) => {
+      if (stopping) return;
+      const recent = (restarts.get(proc.name) ?? []).filter((t) => Date.now() - t < 5 * 60_000);
+      const giveUp = recent.length >= 5;
+      o.log(
+        `[node] ${proc.name} exited unexpectedly (${code ?? signal}); ${giveUp ? 'not restarting it (5 restarts within 5 min)' : 'restarting it'}; last lines of ${logFile(proc.name)}:\n${tailOf(logFile(proc.name))}`,
+      );
+      if (giveUp) return;
+      restarts.set(proc.name, [...recent, Date.now()]);
+      setTimeout(() => {
+        if (stopping) return;
+        const next = starters.get(proc.name)!();
+        procs[procs.indexOf(proc)] = next;
+        supervise(next);
+      }, 1_000);
+    });
+  };
 
   const stopProcesses = async () => {
     for (const proc of [...procs].reverse()) await proc.stop();
@@ -252,8 +282,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     // Forwarding carries pod ↔ Service ↔ pod traffic through the host.
     fs.writeFileSync('/proc/sys/net/ipv4/ip_forward', '1');
 
-    const containerd = startProcess('containerd', 'containerd', ['--config', p.containerdConfig, '--log-level', 'warn'], { logFile: logFile('containerd'), stopTimeoutMs: 15_000 });
-    procs.push(containerd);
+    const containerd = launch('containerd', 'containerd', ['--config', p.containerdConfig, '--log-level', 'warn'], 15_000);
     await waitFor('containerd did not answer', async () => (await ctr(p, ['version']), true), 30_000, containerd, logFile('containerd'));
 
     // An archive is named by its content key: a ref imported from another archive is stale.
@@ -283,7 +312,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
     // JSON is YAML; the file holds a token, so it is not world-readable.
     fs.writeFileSync(p.traefikConfig, traefikConfig({ server: o.server, token: o.tokens.ingress, caFile: o.caFile, port: o.ingressPort, ingressClass: o.ingressClass }), { mode: 0o600 });
 
-    const kubelet = startProcess(
+    const kubelet = launch(
       'kubelet',
       path.join(o.binDir, 'kubelet'),
       [
@@ -296,14 +325,12 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
         '--node-labels=fullstackagent.io/node=real',
         '--v=1',
       ],
-      { logFile: logFile('kubelet'), stopTimeoutMs: 15_000 },
+      15_000,
     );
-    procs.push(kubelet);
-    procs.push(startProcess('kube-proxy', path.join(o.binDir, 'kube-proxy'), [`--config=${p.proxyConfig}`, '--v=1'], { logFile: logFile('kube-proxy') }));
-    procs.push(startProcess('coredns', path.join(o.binDir, 'coredns'), ['-conf', p.corefile], { logFile: logFile('coredns') }));
+    launch('kube-proxy', path.join(o.binDir, 'kube-proxy'), [`--config=${p.proxyConfig}`, '--v=1']);
+    launch('coredns', path.join(o.binDir, 'coredns'), ['-conf', p.corefile]);
     if (await isPortOpen(o.ingressPort)) throw new Error(`real node: the ingress port ${o.ingressPort} is in use; stop what holds it or set EMBEDDED_INGRESS_PORT`);
-    const traefik = startProcess('traefik', path.join(o.binDir, 'traefik'), [`--configFile=${p.traefikConfig}`], { logFile: logFile('traefik') });
-    procs.push(traefik);
+    const traefik = launch('traefik', path.join(o.binDir, 'traefik'), [`--configFile=${p.traefikConfig}`]);
 
     await waitFor(
       `node ${NODE_NAME} did not become Ready`,
@@ -315,11 +342,7 @@ export async function startRealNode(o: RealNodeOptions): Promise<RealNode> {
       kubelet,
       logFile('kubelet'),
     );
-    for (const proc of procs) {
-      proc.child.once('exit', (code, signal) => {
-        if (!stopping) o.log(`[node] ${proc.name} exited unexpectedly (${code ?? signal}); last lines of ${logFile(proc.name)}:\n${tailOf(logFile(proc.name))}`);
-      });
-    }
+    procs.forEach(supervise);
     await waitFor(`the ingress controller did not listen on 127.0.0.1:${o.ingressPort}`, () => isPortOpen(o.ingressPort), 30_000, traefik, logFile('traefik'));
     o.log(`[node] ${NODE_NAME} Ready at ${ip} (containerd, kubelet, kube-proxy, CoreDNS; ingress on 127.0.0.1:${o.ingressPort}) after ${Date.now() - t0} ms`);
     return { name: NODE_NAME, ip, volumesDir: p.volumes, ingressPort: o.ingressPort, stop };

@@ -149,6 +149,14 @@ export const configSchema = z.object({
   /** How often the retention sweeper runs (default one hour). */
   RETENTION_SWEEP_INTERVAL_MS: positiveMs.refine((v) => v >= 1_000, 'must be at least 1000 (one second)').default(60 * 60_000),
 
+  /**
+   * Activity slots of a worker (the SDK's default is 100). Every settled project holds one
+   * for its drift watch (an idle socket and a heartbeat a minute, decision 8), so this bounds
+   * the projects a worker watches; the writes and readiness watches use the rest.
+   */
+  WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number('must be a whole number').int('must be a whole number').min(10, 'must be at least 10').default(5_000),
+  /** Workflows kept in the worker's sticky cache; absent: the SDK's default from the heap size. */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number('must be a whole number').int('must be a whole number').min(0, 'must be 0 or more').optional(),
   /** Prometheus endpoint of the worker (SDK + lifecycle metrics) at http://HOST:PORT/metrics. */
   WORKER_METRICS_PORT: port.default(9464),
   WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),

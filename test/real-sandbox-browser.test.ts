@@ -3,13 +3,19 @@
 // running the runtime image built from runtime/, a real PostgreSQL per project, Traefik
 // serving the public URLs). In Chromium: sign in, create a project, open the terminal, run
 // commands in the sandbox, reach the app on its public URL, keep a file across stop/start,
-// delete and find nothing left. Screenshots of each step in test-results/real-node/.
+// recover from a killed pod, delete and find nothing left. Screenshots of each step in test-results/real-node/.
+// Then the runtime image's contract on the same node: no token, no start; ttyd asks for the
+// credential; the sandbox's own readiness probe turns Ready only once ttyd listens.
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
+import { promisify } from 'node:util';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { KubeClient, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
+import { KubeClient, keyOf, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
 import { ApiClient, waitFor } from '../web/test/harness';
+import { sandboxStatefulSet } from '../activities/kubernetes/manifests';
+import { RUNTIME_IMAGE } from '../common/versions';
 import { freePort } from '../scripts/services/process';
 import { launchChromium } from './browser';
 import { REPO_ROOT, startPlatform, type Platform } from './launcher';
@@ -171,6 +177,13 @@ it('runs a real sandbox: terminal, database, public URL, a home that survives st
   await shot(appPage, '4-public-url');
   await appPage.close();
 
+  // The sandbox pod killed: the project reports it and recovers, without any intent.
+  const sandboxPod = mine.find((p) => !p.metadata.name.includes('postgresql'))!;
+  await admin.delete(keyOf(sandboxPod));
+  await waitFor(project, (p) => p.status !== 'RUNNING', 60_000, 'the project reporting the killed pod');
+  await waitFor(project, (p) => p.status === 'RUNNING', 180_000, 'the project RUNNING again on its own');
+  await openTerminal(page);
+
   // A file in the home directory survives stop and start.
   const marker = `kept-${Date.now().toString(36)}`;
   await type(page, `echo ${marker} > ~/note.txt && sync && echo written`);
@@ -199,3 +212,93 @@ it('runs a real sandbox: terminal, database, public URL, a home that survives st
   await page.goto(`${platform.baseUrl}/projects`);
   await shot(page, '6-deleted');
 }, 30 * 60_000);
+
+describe('the runtime image on the real node', () => {
+  const NS = 'runtime-checks';
+  const kubectl = (...args: string[]) =>
+    promisify(execFile)('kubectl', ['--kubeconfig', path.join(platform.dataDir, 'cluster', 'admin.kubeconfig'), '-n', NS, ...args]).then((r) => r.stdout);
+  type Pod = KubeObject & {
+    status?: {
+      podIP?: string;
+      conditions?: Array<{ type: string; status: string }>;
+      containerStatuses?: Array<{ state?: { running?: object; terminated?: { exitCode: number } } }>;
+    };
+  };
+  const pod = (name: string) => admin.get<Pod>({ apiVersion: 'v1', kind: 'Pod', name, namespace: NS });
+  const ready = (p: Pod | null) => !!p?.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+
+  /** The sandbox's own container (probe, user, security context) with the given env and command. */
+  function sandboxPod(name: string, env: Array<{ name: string; value: string }>, command?: string[]): KubeObject {
+    const sts = sandboxStatefulSet({
+      ref: { projectId: 'checks', ownerId: 'checks', k8sName: 'checks-agentruntime-aaaaaa' },
+      namespace: NS,
+      image: RUNTIME_IMAGE,
+      env: [],
+      secretDigest: '',
+      cpuRequest: '100m',
+      memoryRequest: '128Mi',
+      replicas: 1,
+    }) as KubeObject & { spec: { template: { spec: { securityContext: object; containers: Array<Record<string, unknown>> } } } };
+    const tpl = sts.spec.template.spec;
+    const container = { ...tpl.containers[0]!, env, volumeMounts: [{ name: 'home', mountPath: '/home/agent' }], ...(command ? { command } : {}) };
+    return {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: NS },
+      spec: { restartPolicy: 'Never', securityContext: tpl.securityContext, containers: [container], volumes: [{ name: 'home', emptyDir: {} }] },
+    };
+  }
+
+  beforeAll(async () => {
+    await admin.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+  });
+
+  it('refuses to start without TTYD_ACCESS_TOKEN: exit 64 and a message in the pod log', async () => {
+    await admin.create(sandboxPod('no-token', []));
+    const done = await waitFor(() => pod('no-token'), (p) => p?.status?.containerStatuses?.[0]?.state?.terminated !== undefined, 120_000, 'no-token pod terminated');
+    expect(done!.status!.containerStatuses![0]!.state!.terminated!.exitCode).toBe(64);
+    expect(await kubectl('logs', 'no-token')).toMatch(/TTYD_ACCESS_TOKEN/);
+  });
+
+  it('is Ready only once ttyd listens, runs as uid 1000, and ttyd wants the credential', async () => {
+    // ttyd starts 8 s after the container: the probe must not pass before.
+    await admin.create(sandboxPod('slow-ttyd', [{ name: 'TTYD_ACCESS_TOKEN', value: 'check-token' }], ['sh', '-c', 'sleep 8; exec /usr/local/bin/entrypoint.sh']));
+    const running = await waitFor(() => pod('slow-ttyd'), (p) => !!p?.status?.containerStatuses?.[0]?.state?.running, 120_000, 'slow-ttyd running');
+    expect(ready(running)).toBe(false);
+    const up = await waitFor(() => pod('slow-ttyd'), ready, 120_000, 'slow-ttyd Ready');
+    expect((await kubectl('exec', 'slow-ttyd', '--', 'id', '-u')).trim()).toBe('1000');
+    const get = (headers: Record<string, string>) =>
+      new Promise<number>((resolve, reject) =>
+        // ttyd drops kept-alive sockets after an authorized answer; one connection per request.
+        http.get({ host: up!.status!.podIP, port: 7681, path: '/', headers, agent: false, timeout: 5_000 }, (res) => (res.resume(), resolve(res.statusCode ?? 0))).on('error', reject),
+      );
+    expect(await get({})).toBe(401);
+    expect(await get({ authorization: `Basic ${Buffer.from('user:wrong').toString('base64')}` })).toBe(401);
+    expect(await get({ authorization: `Basic ${Buffer.from('user:check-token').toString('base64')}` })).toBe(200);
+  });
+
+  it('survives containerd being killed: the node starts it again and the pods keep running', async () => {
+    const config = path.join(platform.dataDir, 'cluster', 'node', 'containerd', 'config.toml');
+    const containerdPids = () =>
+      fs
+        .readdirSync('/proc')
+        .filter((d) => /^\d+$/.test(d))
+        .filter((d) => {
+          try {
+            return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').split('\0').includes(config);
+          } catch {
+            return false;
+          }
+        })
+        .map(Number);
+    const [before] = containerdPids();
+    expect(before).toBeGreaterThan(0);
+    process.kill(before!, 'SIGKILL');
+    const after = await waitFor(async () => containerdPids(), (pids) => pids.length === 1 && pids[0] !== before, 60_000, 'containerd started again');
+    expect(after[0]).not.toBe(before);
+    expect(ready(await pod('slow-ttyd'))).toBe(true);
+    // exec goes API server -> kubelet -> containerd's CRI: the new containerd serves the old container.
+    const out = await waitFor(() => kubectl('exec', 'slow-ttyd', '--', 'echo', 'still-here').catch(() => ''), (o) => o.trim() === 'still-here', 60_000, 'exec after the restart');
+    expect(out.trim()).toBe('still-here');
+  });
+});

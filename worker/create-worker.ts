@@ -30,7 +30,16 @@ export interface LifecycleWorkerOptions {
   identity?: string;
   /** Stop polling and finish in-flight tasks within this time on shutdown. */
   shutdownGraceTime?: Duration;
+  /**
+   * Activity slots (default 5,000; the SDK's own is 100): each settled project's drift watch
+   * holds one while it waits (decision 8), so 100 would let 100 idle projects starve writes.
+   */
+  maxConcurrentActivityTaskExecutions?: number;
+  /** Sticky cache size; absent: the SDK's default (600 per GiB of heap above 200 MB). */
+  maxCachedWorkflows?: number;
 }
+
+export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 5_000;
 
 export async function createLifecycleWorker(o: LifecycleWorkerOptions): Promise<Worker> {
   return Worker.create({
@@ -42,5 +51,7 @@ export async function createLifecycleWorker(o: LifecycleWorkerOptions): Promise<
     interceptors: { activity: [() => ({ inbound: new HeartbeatInterceptor(ACTIVITY_HEARTBEAT_MS) })] },
     ...(o.identity ? { identity: o.identity } : {}),
     shutdownGraceTime: o.shutdownGraceTime ?? '10s',
+    maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions ?? DEFAULT_MAX_CONCURRENT_ACTIVITIES,
+    ...(o.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
   });
 }

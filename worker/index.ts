@@ -52,6 +52,8 @@ async function main() {
     namespace: config.TEMPORAL_NAMESPACE,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     shutdownGraceTime: config.SHUTDOWN_TIMEOUT_MS,
+    maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
   });
   // The retention sweeper's Temporal Schedule follows the configuration (removed when off).
   const retention = await ensureRetentionSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config.TEMPORAL_TASK_QUEUE, retentionFromConfig(config));

@@ -38,7 +38,7 @@ import {
 } from '../common/lifecycle';
 import { formatMinutes, idleStopReason, normalizeActor, normalizeReason } from '../common/policies';
 import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
-import type { ProjectStatus } from '../common/status';
+import { RESOURCE_STATUSES, type ProjectStatus, type ResourceStatus } from '../common/status';
 import { LifecycleState, nextBackoff, visibleKey } from './lifecycle-state';
 import {
   deleteSignal,
@@ -345,6 +345,9 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   const observeSandbox = async (deadline: number, shown?: 'CREATING' | 'UPDATING') =>
     takeSandbox(await guard(['sandbox'], 'Observing the sandbox', () => k8s(deadline, 'observe sandbox').observeSandbox(ref)), shown);
 
+  /** Every status but these: a readiness watch returns only at its target or a fault. */
+  const allBut = (...end: ResourceStatus[]): ResourceStatus[] => RESOURCE_STATUSES.filter((x) => !end.includes(x));
+
   interface Progress {
     done: boolean;
     reason?: string;
@@ -352,9 +355,11 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     watch: Omit<ProjectWatchRequest, 'maxWaitMs'>;
   }
   /**
-   * Readiness by watching: looks once, then waits in awaitProjectChange (one activity per
-   * change of the derived status, none in between) until done or the deadline passes. A
-   * watch that sees nothing returns after readinessResyncMs and the loop looks again.
+   * Readiness by watching: looks once, then waits in awaitProjectChange until the derived
+   * status reaches the target or a fault (one activity per wait, no workflow task in
+   * between; intermediate statuses show as the step's own, STARTING or STOPPING), or the
+   * deadline passes. A watch that sees nothing returns after readinessResyncMs and the
+   * loop looks again.
    */
   const waitWatching = async (
     resources: Resource[],
@@ -404,8 +409,12 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     if (watchReadiness) {
       const progress = (o: DatabaseObservation): Progress => {
         takeDatabase(o, creating);
-        if (o.status !== 'RUNNING') publish();
-        return { done: o.status === 'RUNNING', reason: o.reason, watch: { database: [o.status] } };
+        // On the way, whatever the cluster reads meanwhile: one watch until RUNNING or a fault.
+        if (o.status !== 'RUNNING') {
+          if (!creating) state.setDatabase('STARTING');
+          publish();
+        }
+        return { done: o.status === 'RUNNING', reason: o.reason, watch: { database: allBut('RUNNING', 'ERROR') } };
       };
       await waitWatching(
         ['database'],
@@ -450,8 +459,11 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     if (watchReadiness) {
       const progress = (o: SandboxObservation): Progress => {
         takeSandbox(o, shown);
-        if (o.status !== 'RUNNING') publish();
-        return { done: o.status === 'RUNNING', reason: o.reason, watch: { sandbox: [o.status] } };
+        if (o.status !== 'RUNNING') {
+          state.setSandbox(shown ?? 'STARTING');
+          publish();
+        }
+        return { done: o.status === 'RUNNING', reason: o.reason, watch: { sandbox: allBut('RUNNING', 'ERROR') } };
       };
       await waitWatching(
         ['sandbox'],
@@ -499,7 +511,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
           else takeSandbox(o as SandboxObservation);
           if (!settled(o.status)) set('STOPPING');
           publish();
-          return { done: settled(o.status), reason: o.reason, watch: { [resource]: [o.status] } };
+          return { done: settled(o.status), reason: o.reason, watch: { [resource]: allBut('STOPPED', 'TERMINATED', 'ERROR') } };
         };
         await waitWatching(
           [resource],
@@ -547,7 +559,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
         return {
           done: sbGone && dbGone,
           reason: (sbGone ? undefined : sb?.reason) ?? (dbGone ? undefined : db?.reason),
-          watch: { ...(sbGone ? {} : { sandbox: [sb!.status] }), ...(dbGone ? {} : { database: [db!.status] }) },
+          watch: { ...(sbGone ? {} : { sandbox: allBut('TERMINATED') }), ...(dbGone ? {} : { database: allBut('TERMINATED') }) },
         };
       };
       await waitWatching(

@@ -86,6 +86,12 @@ export interface ListOptions {
   labelSelector?: string;
   fieldSelector?: string;
   allNamespaces?: boolean;
+  /**
+   * `0`: served from the API server's watch cache (any version it has), so a watch from the
+   * list's version starts at once; a quorum read's version may be newer than the cache and
+   * make the watch wait for it (up to seconds). Absent: a consistent read.
+   */
+  resourceVersion?: string;
 }
 
 /** One event of a watch. ERROR carries a Status (410 Gone: the resourceVersion is too old). */
@@ -94,7 +100,7 @@ export type WatchEvent<T extends KubeObject = KubeObject> =
   | { type: 'BOOKMARK'; object: { metadata: { resourceVersion: string } } }
   | { type: 'ERROR'; object: { kind?: string; code?: number; reason?: string; message?: string } };
 
-export interface WatchOptions extends Omit<ListOptions, 'allNamespaces'>, Pick<StreamOptions, 'signal' | 'maxLineBytes'> {
+export interface WatchOptions extends Omit<ListOptions, 'allNamespaces' | 'resourceVersion'>, Pick<StreamOptions, 'signal' | 'maxLineBytes'> {
   /** From the list (or the last event/bookmark): only changes after it are sent. */
   resourceVersion: string;
   /** The server ends the watch after this long (the caller watches again from the last version). */
@@ -168,7 +174,7 @@ export class KubeClient {
     // A list without a namespace is across all namespaces.
     const path = opts.allNamespaces ? resourcePath(key, '').replace(/\/namespaces\/[^/]*\//, '/') : resourcePath(key, this.namespace);
     const res = await this.request<{ items?: T[]; metadata?: { resourceVersion?: string } }>('GET', path, {
-      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector },
+      query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, resourceVersion: opts.resourceVersion },
     });
     // Lists omit apiVersion/kind on items; put them back so items can be passed on as keys.
     const items = (res?.items ?? []).map((i) => ({ ...i, apiVersion: key.apiVersion, kind: key.kind }));

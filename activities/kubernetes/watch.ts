@@ -59,9 +59,12 @@ export class ObjectSetWatch<T extends KubeObject> {
   private async list(): Promise<void> {
     this.o.signal.throwIfAborted();
     this.stats.lists++;
+    // From the watch cache, as informers do: the watch then starts without waiting for the
+    // cache to catch up with a quorum read; the events that follow bring the set current.
     const { items, resourceVersion } = await this.o.client.listWithVersion<T>(this.o.kind, {
       labelSelector: this.o.labelSelector,
       fieldSelector: this.o.fieldSelector,
+      resourceVersion: '0',
     });
     this.items.clear();
     for (const i of items) this.items.set(i.metadata.name, i);

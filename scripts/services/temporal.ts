@@ -47,6 +47,10 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
   for (const sa of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${sa}=Keyword`);
   // Metrics on an ephemeral port so several dev servers can run side by side.
   args.push('--metrics-port', '0');
+  // Eager activity dispatch: an activity scheduled by a workflow task goes straight back to
+  // the worker that completed the task (no round trip through the matching service), so a
+  // change of intent reaches its Kubernetes write at once. Off by default on the server.
+  args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
   args.push(...(o.extraArgs ?? []));
   const proc = startProcess('temporal', o.binary, args, { logFile: o.logFile, stdio: o.logFile ? undefined : ['ignore', 'ignore', 'inherit'] });
   await waitForPort(o.port, 60_000, 'Temporal dev server', proc);

@@ -34,6 +34,12 @@ async function main() {
 
   const web = createApp({ config, db, temporalClient, logger }, { before: [requestLogMiddleware(logger)] });
   const server = http.createServer(web.app);
+  // Responses not yet finished, for the shutdown: SSE streams among them are ended first.
+  const open = new Set<http.ServerResponse>();
+  server.on('request', (_req: http.IncomingMessage, res: http.ServerResponse) => {
+    open.add(res);
+    res.once('close', () => open.delete(res));
+  });
 
   const production = config.NODE_ENV === 'production' || process.env.FSA_WEB_BUILD === '1';
   if (production) {
@@ -48,7 +54,11 @@ async function main() {
     });
   } else {
     const vite = await import('vite');
+    const sigterm = new Set(process.listeners('SIGTERM'));
     const devServer = await vite.createServer({ configFile: path.join(WEB_DIR, 'vite.config.ts'), server: { middlewareMode: true, hmr: { server } } });
+    // The Remix plugin's child compiler is a Vite server outside middleware mode, which
+    // installs a SIGTERM handler that exits at once; the shutdown below is the web's own.
+    for (const l of process.listeners('SIGTERM')) if (!sigterm.has(l)) process.off('SIGTERM', l);
     web.mountUi((app) => {
       app.use(devServer.middlewares);
       app.all(
@@ -75,13 +85,36 @@ async function main() {
 
   server.listen(config.PORT, () => logger.info({ port: config.PORT, mode: production ? 'production' : 'development' }, 'web listening'));
 
+  // Graceful shutdown: stop accepting connections, end SSE streams (EventSource clients
+  // reconnect, to another instance) and terminals, and give requests in flight up to
+  // SHUTDOWN_TIMEOUT_MS to finish; then the connections still open are closed and the
+  // process exits. The cleanup after that has a few seconds more before a forced exit.
+  const timeoutMs = config.SHUTDOWN_TIMEOUT_MS;
   const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    server.close();
-    await terminal.close().catch(() => undefined);
-    await web.close();
+    logger.info({ signal, timeoutMs, open: open.size }, 'shutting down');
+    setTimeout(() => {
+      logger.error('shutdown cleanup did not finish; exiting');
+      process.exit(1);
+    }, timeoutMs + 5_000).unref();
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    for (const res of open) {
+      if (String(res.getHeader('content-type') ?? '').startsWith('text/event-stream')) res.end();
+      else if (!res.headersSent) res.setHeader('connection', 'close');
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const drained = await Promise.race([
+      Promise.all([closed, terminal.close().catch(() => undefined)]).then(() => true),
+      new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs))),
+    ]);
+    clearTimeout(timer);
+    if (!drained) {
+      logger.warn({ open: open.size }, 'requests still open after SHUTDOWN_TIMEOUT_MS; closing their connections');
+      server.closeAllConnections();
+    }
+    await web.close().catch((err: unknown) => logger.warn({ err }, 'closing the app failed'));
     await connection.close().catch(() => undefined);
-    await db.$disconnect();
+    await db.$disconnect().catch(() => undefined);
+    logger.info({ drained }, 'web stopped');
     process.exit(0);
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));

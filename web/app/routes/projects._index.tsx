@@ -50,6 +50,11 @@ export default function Projects() {
                   <span className="muted small">{p.description || p.k8sName}</span>
                 </div>
                 {p.lastError && p.status === 'ERROR' ? <span className="small error-text">{p.lastError}</span> : null}
+                {p.retentionDeleteAt && p.status === 'STOPPED' ? (
+                  <span className="small error-text nowrap" data-testid="retention-mark">
+                    deleted {new Date(p.retentionDeleteAt).toLocaleDateString([], { dateStyle: 'medium' })} unless kept
+                  </span>
+                ) : null}
                 <span className="muted small nowrap">created {ago(p.createdAt)}</span>
                 <StatusBadge status={p.status} />
               </Link>
