@@ -21,6 +21,7 @@ const config = {
     '<rootDir>/cluster/pki.test.ts',
     '<rootDir>/server/http-metrics.test.ts',
     '<rootDir>/activities/kubernetes/errors.test.ts',
+    '<rootDir>/activities/kubernetes/derive.test.ts',
     '<rootDir>/activities/kubernetes/watch.test.ts',
     '<rootDir>/runtime/*.test.ts',
     '<rootDir>/web/server/terminal/*-protocol.test.ts',

@@ -140,8 +140,8 @@ describe('docker-compose.temporal.yml', () => {
   });
 
   it('runs web and worker from the root Dockerfile with a real cluster', () => {
-    expect(text(svc('worker').command)).toBe('npx tsx worker/index.ts');
-    expect(text(svc('web').command)).toBe('npx tsx web/server/index.ts');
+    expect(text(svc('worker').command)).toBe('node --import tsx worker/index.ts');
+    expect(text(svc('web').command)).toBe('node --import tsx web/server/index.ts');
     for (const name of ['web', 'worker']) {
       const s = svc(name);
       expect(s.build).toBeDefined();
@@ -157,9 +157,12 @@ describe('docker-compose.temporal.yml', () => {
       expect(s.volumes).toContainEqual('fsa-data:/data:rw');
     }
     const dockerfile = fs.readFileSync(path.join(root, 'Dockerfile'), 'utf8');
-    expect(dockerfile).toMatch(/^FROM node:20/m);
-    expect(dockerfile).toMatch(/^RUN npm ci/m);
-    expect(dockerfile).toContain('PRISMA_SCHEMA_ENGINE_BINARY=/bin/true npx prisma generate');
+    // One definition for production and for the local build (test/web-image.test.ts builds and runs it).
+    expect(dockerfile).toMatch(/^ARG BASE_IMAGE=docker\.io\/library\/debian:bookworm-slim$/m);
+    expect(dockerfile).toMatch(/^FROM \$\{BASE_IMAGE\}$/m);
+    expect(dockerfile).toMatch(/^\s+npm ci$/m);
+    expect(dockerfile).toContain('npm run prisma:generate');
+    expect(dockerfile).toContain('npm run build:web');
   });
 
   it('gives web and worker an environment that the config module accepts', () => {

@@ -10,6 +10,7 @@ import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { KubeClient, keyOf, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
@@ -35,6 +36,7 @@ let publicUrl: string;
 
 interface ProjectView {
   status: string;
+  lastError: { message: string } | null;
   k8sName: string;
   sandbox: { status: string; publicUrl: string | null };
   database: { status: string } | null;
@@ -52,6 +54,8 @@ beforeAll(async () => {
       TEMPORAL_TASK_QUEUE: `real-node-${process.pid}-${Date.now().toString(36)}`,
       EMBEDDED_CLUSTER_NODE: 'real',
       EMBEDDED_INGRESS_PORT: String(ingressPort),
+      // Short enough for the missing-image case below to reach ERROR within the test.
+      SANDBOX_DEADLINE_MS: '120000',
     },
     // A cold cache builds the images first (cluster/images.ts).
     { timeoutMs: 40 * 60_000 },
@@ -301,4 +305,26 @@ describe('the runtime image on the real node', () => {
     const out = await waitFor(() => kubectl('exec', 'slow-ttyd', '--', 'echo', 'still-here').catch(() => ''), (o) => o.trim() === 'still-here', 60_000, 'exec after the restart');
     expect(out.trim()).toBe('still-here');
   });
+
+  it('a missing image: ERROR within the deadline, with the reason the kubelet gives', async () => {
+    if (!api.signedIn) await api.signIn(USER, PASSWORD);
+    const created = await api.call<{ id: string }>('POST', '/api/projects', { name: 'broken-image' });
+    expect(created.status).toBe(202);
+    const id = created.body.id;
+    const view = () => api.call<ProjectView>('GET', `/api/projects/${id}`).then((r) => r.body);
+    await waitFor(view, (p) => p.status === 'RUNNING', 10 * 60_000, 'broken-image RUNNING first');
+    // The image is a per-sandbox setting; an environment change rolls the pod onto it.
+    const db = new pg.Client({ connectionString: platform.databaseUrl });
+    await db.connect();
+    try {
+      await db.query(`UPDATE "Sandbox" SET "runtimeImage" = 'localhost/fsa-no-such-image:1' WHERE "projectId" = $1`, [id]);
+    } finally {
+      await db.end();
+    }
+    expect((await api.call('POST', `/api/projects/${id}/environment`, { key: 'ROLL', value: '1' })).status).toBe(201);
+    const failed = await waitFor(view, (p) => p.status === 'ERROR', 6 * 60_000, 'broken-image ERROR');
+    expect(failed.lastError?.message).toMatch(/fsa-no-such-image/);
+    expect(failed.lastError?.message).toMatch(/ErrImagePull|ImagePullBackOff|ErrImageNeverPull/);
+    expect((await api.call('DELETE', `/api/projects/${id}`)).status).toBe(202);
+  }, 20 * 60_000);
 });

@@ -98,7 +98,13 @@ type Sts = KubeObject & {
   spec?: { replicas?: number };
   status?: { observedGeneration?: number; readyReplicas?: number; currentReplicas?: number; updatedReplicas?: number };
 };
-type Pod = KubeObject & { status?: { phase?: string; conditions?: Array<{ type: string; status: string; reason?: string; message?: string }> } };
+type Pod = KubeObject & {
+  status?: {
+    phase?: string;
+    conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
+    containerStatuses?: Array<{ name: string; state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } }>;
+  };
+};
 type ClusterObj = KubeObject & { spec?: { componentSpecs?: Array<{ replicas?: number }> }; status?: { phase?: string; message?: unknown } };
 
 /** The sandbox's status from its StatefulSet (null: missing) and pods, with the reason when not settled. */
@@ -117,9 +123,20 @@ export function deriveSandbox(sts: Sts | null, pods: Pod[], stsName: string): { 
   });
   const status = sts.metadata.deletionTimestamp ? 'TERMINATING' : derived;
   if (status === 'RUNNING' || status === 'STOPPED') return { status };
-  const notReady = pods
-    .flatMap((p) => (p.status?.conditions ?? []).filter((c) => c.status !== 'True' && c.message).map((c) => `${p.metadata.name}: ${c.type} ${c.reason ?? ''} ${c.message}`))
-    .slice(0, 3);
+  // What the kubelet says about the container comes first (ErrImagePull: …, CrashLoopBackOff: …):
+  // it is what a user can act on; the pod conditions only say "not ready".
+  const containers = pods.flatMap((p) =>
+    (p.status?.containerStatuses ?? []).flatMap((c) => {
+      const w = c.state?.waiting;
+      if (w?.reason && w.reason !== 'ContainerCreating') return [`${p.metadata.name}/${c.name}: ${w.reason}${w.message ? `: ${w.message.slice(0, 200)}` : ''}`];
+      const t = c.state?.terminated;
+      return t ? [`${p.metadata.name}/${c.name}: terminated (${t.reason ?? 'exit'} ${t.exitCode ?? ''})`.trim()] : [];
+    }),
+  );
+  const conditions = pods.flatMap((p) =>
+    (p.status?.conditions ?? []).filter((c) => c.status !== 'True' && c.message).map((c) => `${p.metadata.name}: ${c.type} ${c.reason ?? ''} ${c.message}`),
+  );
+  const notReady = [...containers, ...conditions].slice(0, 3);
   return {
     status,
     reason: `StatefulSet ${stsName}: ${sts.status?.readyReplicas ?? 0}/${specReplicas} ready, ${pods.length} pod(s)` + (notReady.length ? `; ${notReady.join('; ')}` : ''),

@@ -107,7 +107,9 @@ export function createStatusHub(o: StatusHubOptions): StatusHub {
       const seen = await o.readUpdatedAt(ids);
       for (const id of ids) {
         const t = seen.get(id) ?? -1;
-        if (lastSeen.has(id) && lastSeen.get(id) !== t) notify(id);
+        // First look at a project: it may have changed between its subscriber's snapshot and
+        // this poll (a fast stop finishes within the second), so push once more.
+        if (lastSeen.get(id) !== t) notify(id);
         lastSeen.set(id, t);
       }
     } catch (err) {

@@ -46,7 +46,13 @@ describe('lifecycle policies over the API', () => {
     expect(res.status).toBe(202);
     await running(ada, id);
 
-    const history = await ada.call('GET', `/api/projects/${id}/events?history=1`);
+    // The status may come from the workflow's query before the worker wrote the timeline.
+    const history = await waitFor(
+      () => ada.call('GET', `/api/projects/${id}/events?history=1`),
+      (r) => r.status !== 200 || r.body.events.filter((e: { kind: string }) => e.kind === 'intent').length >= 3,
+      30_000,
+      'three intents in the timeline',
+    );
     expect(history.status).toBe(200);
     const intents = history.body.events
       .filter((e: { kind: string }) => e.kind === 'intent')

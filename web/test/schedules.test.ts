@@ -138,7 +138,8 @@ describe('schedules', () => {
     expect(await trigger(h.temporal, scheduleIdFor(id, 'start'))).toBe('sent');
     await status(ada, id, 'RUNNING');
 
-    const events = await history(ada, id);
+    // The status may come from the workflow's query before the worker wrote the timeline.
+    const events = await waitFor(() => history(ada, id), (ev) => ev.filter((e: any) => e.kind === 'intent').length >= 3, 30_000, 'three intents in the timeline');
     const intents = events.filter((e: any) => e.kind === 'intent').map((e: any) => [e.action, e.actor, e.reason]);
     expect(intents).toEqual([
       ['RUNNING', { kind: 'user', name: 'ada' }, null],
