@@ -13,7 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KubeClient, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
-import { freePort } from './services/process';
+import { freeListenPort } from './services/process';
 import { launchChromium } from '../test/browser';
 import { startPlatform } from '../test/launcher';
 import { percentile } from '../test/live-scenario';
@@ -42,7 +42,7 @@ interface Figures {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function main() {
-  const platform = await startPlatform({ EMBEDDED_CLUSTER_NODE: 'real', EMBEDDED_INGRESS_PORT: String(await freePort()) }, { timeoutMs: 40 * 60_000 });
+  const platform = await startPlatform({ EMBEDDED_CLUSTER_NODE: 'real', EMBEDDED_INGRESS_PORT: String(await freeListenPort()) }, { timeoutMs: 40 * 60_000 });
   const { context, profile } = await launchChromium({ width: 1200, height: 800 });
   try {
     const admin = new KubeClient(loadAdminKubeconfig(fs.readFileSync(path.join(platform.dataDir, 'cluster', 'admin.kubeconfig'), 'utf8')));

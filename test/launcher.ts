@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { embeddedUrls } from '../scripts/services/embedded-postgres';
-import { freePort } from '../scripts/services/process';
+import { freeListenPort } from '../scripts/services/process';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -31,7 +31,8 @@ export interface Platform {
 export async function startPlatform(env: Record<string, string>, opts: { timeoutMs?: number; dataDir?: string } = {}): Promise<Platform> {
   const dataDir = opts.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fsa-platform-'));
   fs.chmodSync(dataDir, 0o755); // like ./.data: searchable by the database's system user
-  const [port, dbPort, metricsPort, uiPort] = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
+  // Bound only after the platform's slower steps (a real node imports images first).
+  const [port, dbPort, metricsPort, uiPort] = await Promise.all([freeListenPort(), freeListenPort(), freeListenPort(), freeListenPort()]);
   const logFile = path.join(dataDir, 'platform.log');
   const out = fs.openSync(logFile, 'a');
   const childEnv: NodeJS.ProcessEnv = {

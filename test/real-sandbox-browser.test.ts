@@ -17,7 +17,7 @@ import { KubeClient, keyOf, loadAdminKubeconfig, type KubeObject } from '../acti
 import { ApiClient, waitFor } from '../web/test/harness';
 import { sandboxStatefulSet } from '../activities/kubernetes/manifests';
 import { RUNTIME_IMAGE } from '../common/versions';
-import { freePort } from '../scripts/services/process';
+import { freeListenPort } from '../scripts/services/process';
 import { launchChromium } from './browser';
 import { REPO_ROOT, startPlatform, type Platform } from './launcher';
 
@@ -47,7 +47,7 @@ const shot = (page: Page, name: string) => page.screenshot({ path: path.join(SHO
 
 beforeAll(async () => {
   fs.mkdirSync(SHOTS, { recursive: true });
-  ingressPort = await freePort();
+  ingressPort = await freeListenPort();
   platform = await startPlatform(
     {
       TEMPORAL_ADDRESS: process.env.TEST_TEMPORAL_ADDRESS!,

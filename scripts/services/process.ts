@@ -64,6 +64,28 @@ export async function waitForPort(port: number, timeoutMs: number, what: string,
   throw new Error(`${what} did not listen on port ${port} within ${timeoutMs} ms`);
 }
 
+/**
+ * A free port for a listener that binds it much later (a process that starts after a slow
+ * step). Taken below Linux's ephemeral range (32768-60999), where the kernel also picks the
+ * local ports of outgoing connections: a kernel-chosen free port can be taken by one of those
+ * in the meantime.
+ */
+export async function freeListenPort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await canListen(port)) return port;
+  }
+  return freePort();
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '0.0.0.0', () => srv.close(() => resolve(true)));
+  });
+}
+
 /** A free TCP port on loopback, chosen by the kernel. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
