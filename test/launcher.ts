@@ -10,6 +10,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { embeddedUrls } from '../scripts/services/embedded-postgres';
 import { freeListenPort } from '../scripts/services/process';
+import { reclaimLeftovers, unmountUnder } from '../cluster/node';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -26,6 +27,37 @@ export interface Platform {
   /** Log lines so far (launcher, worker and web output). */
   log(): string;
   stop(): Promise<void>;
+}
+
+/**
+ * Whatever still runs with this data folder in its command line once the launcher is gone
+ * (it died, or was killed before its shutdown finished): stopped, and the node's mounts
+ * released, so the folder can be removed and the next test starts clean.
+ */
+async function killLeftovers(dataDir: string): Promise<void> {
+  const pids = fs
+    .readdirSync('/proc')
+    .filter((d) => /^\d+$/.test(d) && Number(d) !== process.pid)
+    .filter((d) => {
+      try {
+        // The cluster's processes name the folder in their arguments; the web and the worker in DATA_DIR.
+        return fs.readFileSync(`/proc/${d}/cmdline`, 'utf8').includes(dataDir) || fs.readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`DATA_DIR=${dataDir}`);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+  if (pids.length) console.warn(`[launcher] ${pids.length} process(es) of ${dataDir} outlived the platform; killing them`);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      /* already gone */
+    }
+  }
+  if (pids.length) await new Promise((r) => setTimeout(r, 1_000));
+  await reclaimLeftovers(() => {});
+  await unmountUnder(dataDir);
 }
 
 export async function startPlatform(env: Record<string, string>, opts: { timeoutMs?: number; dataDir?: string } = {}): Promise<Platform> {
@@ -50,7 +82,8 @@ export async function startPlatform(env: Record<string, string>, opts: { timeout
     ...env,
   };
   for (const k of Object.keys(childEnv)) if (childEnv[k] === undefined) delete childEnv[k];
-  const child = spawn(path.join(REPO_ROOT, 'node_modules', '.bin', 'tsx'), [path.join(REPO_ROOT, 'scripts', 'platform.ts')], {
+  // One process (no tsx wrapper in between), so SIGTERM reaches the platform's own handler.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'scripts', 'platform.ts')], {
     cwd: REPO_ROOT,
     env: childEnv,
     stdio: ['ignore', out, out],
@@ -73,10 +106,12 @@ export async function startPlatform(env: Record<string, string>, opts: { timeout
     async stop() {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
+        // A real node drains its pods first: give it time before the hard stop.
+        const t = setTimeout(() => child.kill('SIGKILL'), 120_000);
         await exited;
         clearTimeout(t);
       }
+      await killLeftovers(dataDir);
     },
   };
   const deadline = Date.now() + (opts.timeoutMs ?? 180_000);
