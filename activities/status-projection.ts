@@ -5,6 +5,12 @@
 // fixed by the workflow, so a retried activity writes each entry once. It also keeps
 // `stoppedAt` (retention counts from it; leaving STOPPED clears a retention notice) and,
 // when a project is deleted, removes its Temporal Schedules.
+//
+// One write is one transaction: the timeline entries, the rows and the NOTIFY commit
+// together (PostgreSQL delivers a NOTIFY at commit), so a listener never reads a status
+// older than the notice, and no write is seen half done.
+// The workflow coalesces its queue of views (patched 'coalesce-projection'): while one
+// write is in flight, only the latest view waits behind it.
 import { Context } from '@temporalio/activity';
 import type { ProjectStatusView, TimelineEvent } from '../common/lifecycle';
 import type { Db } from '../server/db';
@@ -17,44 +23,46 @@ export function createStatusProjection(db: Db) {
   return {
     async recordStatus(view: ProjectStatusView, timeline?: TimelineBatch): Promise<void> {
       const projectId = view.projectId;
-      if (timeline?.events.length) {
-        await db.projectEvent.createMany({ data: timeline.events.map((e) => eventRow(projectId, timeline, e)), skipDuplicates: true });
-      }
+      const events = timeline?.events.length
+        ? [db.projectEvent.createMany({ data: timeline.events.map((e) => eventRow(projectId, timeline, e)), skipDuplicates: true })]
+        : [];
+      const notify = db.$executeRaw`SELECT pg_notify(${STATUS_CHANNEL}, ${projectId})`;
       if (view.status === 'TERMINATED') {
         // Deleted in Kubernetes: the project's rows go too (cascade), then its schedules
         // (a retry after a failed schedule removal finds the rows gone already). Idempotent.
-        await db.project.deleteMany({ where: { id: projectId } });
+        await db.$transaction([...events, db.project.deleteMany({ where: { id: projectId } }), notify]);
         const client = activityClient();
         if (client) await deleteProjectSchedules(client, projectId);
-      } else {
-        const stopped = view.status === 'STOPPED';
-        await db.$transaction([
-          db.project.updateMany({
-            where: { id: projectId },
-            data: {
-              status: view.status,
-              lastError: view.lastError?.message ?? null,
-              // Not stopped: no stop time, and a retention notice no longer applies.
-              ...(stopped ? {} : { stoppedAt: null, retentionNoticeAt: null, retentionDeleteAt: null }),
-            },
-          }),
-          // Stopped: the first write that sees it stopped sets the time, later ones keep it.
-          ...(stopped ? [db.project.updateMany({ where: { id: projectId, stoppedAt: null }, data: { stoppedAt: new Date(view.updatedAt) } })] : []),
-          db.sandbox.updateMany({
-            where: { projectId },
-            data: { status: view.sandbox.status, publicUrl: view.sandbox.publicUrl, ttydUrl: view.sandbox.ttydUrl },
-          }),
-          ...(view.database
-            ? [
-                db.database.updateMany({
-                  where: { projectId },
-                  data: { status: view.database.status, host: view.database.host ?? null, port: view.database.port ?? null },
-                }),
-              ]
-            : []),
-        ]);
+        return;
       }
-      await db.$executeRaw`SELECT pg_notify(${STATUS_CHANNEL}, ${projectId})`;
+      const stopped = view.status === 'STOPPED';
+      await db.$transaction([
+        ...events,
+        db.project.updateMany({
+          where: { id: projectId },
+          data: {
+            status: view.status,
+            lastError: view.lastError?.message ?? null,
+            // Not stopped: no stop time, and a retention notice no longer applies.
+            ...(stopped ? {} : { stoppedAt: null, retentionNoticeAt: null, retentionDeleteAt: null }),
+          },
+        }),
+        // Stopped: the first write that sees it stopped sets the time, later ones keep it.
+        ...(stopped ? [db.project.updateMany({ where: { id: projectId, stoppedAt: null }, data: { stoppedAt: new Date(view.updatedAt) } })] : []),
+        db.sandbox.updateMany({
+          where: { projectId },
+          data: { status: view.sandbox.status, publicUrl: view.sandbox.publicUrl, ttydUrl: view.sandbox.ttydUrl },
+        }),
+        ...(view.database
+          ? [
+              db.database.updateMany({
+                where: { projectId },
+                data: { status: view.database.status, host: view.database.host ?? null, port: view.database.port ?? null },
+              }),
+            ]
+          : []),
+        notify,
+      ]);
     },
   };
 }

@@ -50,6 +50,17 @@ export interface SandboxUrls {
   ttydUrl: string;
 }
 
+/**
+ * Requests to the app's public URL as the sandbox saw them (runtime/app-activity.sh writes
+ * them to the container log, at most one line a minute; docs/decisions/0010-app-url-activity.md).
+ */
+export interface AppActivityObservation {
+  /** The last request after `since`, or null: none, or no signal (no pod, no log, a simulated node). */
+  lastRequestAt: string | null;
+  /** Why there is no signal, when there is none to read (not: "no requests"). */
+  unavailable?: string;
+}
+
 export { NON_RETRYABLE_ERROR_TYPES, type NonRetryableErrorType } from '../common/lifecycle';
 
 export interface LifecycleActivities {
@@ -78,6 +89,13 @@ export interface LifecycleActivities {
    * is not — or after maxWaitMs. Reads only; heartbeats while it waits; ends on cancel.
    */
   awaitProjectChange(ref: ProjectRef, request: ProjectWatchRequest): Promise<ProjectWatchResult>;
+
+  /**
+   * Whether the app served requests after `since` (ISO time): reads the sandbox pod's log
+   * for the runtime's app-activity lines. Never fails for a missing signal (no pod, a log
+   * that cannot be read, a simulated node): that is `lastRequestAt: null` with the reason.
+   */
+  observeAppActivity(ref: ProjectRef, since: string): Promise<AppActivityObservation>;
 
   /** Delete every object labelled with the project id, PVCs included. Missing is fine. */
   deleteProjectResources(ref: ProjectRef): Promise<void>;

@@ -18,7 +18,7 @@ import { NODE_NAME } from './node-config';
 import { ensureImages } from './images';
 import { startKubeblocksOperatorSimulator } from './simulators/kubeblocks-operator';
 import { startVolumeProvisionerSimulator } from './simulators/volume-provisioner';
-import type { PollLoop } from './simulators/poll-loop';
+import type { Controller } from './simulators/controller';
 
 /** Keep in step with cluster/build.sh. */
 export const K8S_VERSION = 'v1.35.8';
@@ -247,7 +247,7 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
   const logFile = (name: string) => path.join(p.logs, `${name}.log`);
 
   const procs: ManagedProcess[] = [];
-  const loops: PollLoop[] = [];
+  const loops: Controller[] = [];
   let realNode: RealNode | undefined;
   let stopped = false;
   const stop = async () => {
@@ -324,6 +324,10 @@ export async function startLocalCluster(opts: LocalClusterOptions): Promise<Loca
           '--use-service-account-credentials=false',
           '--cluster-name=fsa-local',
           '--concurrent-statefulset-syncs=10',
+          // The client's default 20 requests/s (burst 30) makes 1,000 StatefulSets created
+          // together (scripts/bench-lifecycle.ts) wait minutes for their pods.
+          '--kube-api-qps=200',
+          '--kube-api-burst=400',
           // On a loaded 2-core machine kwok's heartbeat can lag; a Node marked NotReady
           // turns its pods unready for good (kwok does not make them Ready again).
           '--node-monitor-grace-period=5m',

@@ -106,8 +106,11 @@ export const fakeNode: KubeObject = {
   },
   spec: {},
   status: {
-    allocatable: { cpu: '64', memory: '256Gi', pods: '1000' },
-    capacity: { cpu: '64', memory: '256Gi', pods: '1000' },
+    // Room for scripts/bench-lifecycle.ts at N = 1,000 and more: a sandbox pod per project
+    // (20m CPU, 25Mi; on kwok the database simulator runs no pod), with headroom for pods
+    // still terminating while others start (1,000 pods was exactly N = 1,000).
+    allocatable: { cpu: '512', memory: '2Ti', pods: '5000' },
+    capacity: { cpu: '512', memory: '2Ti', pods: '5000' },
     nodeInfo: { architecture: 'amd64', operatingSystem: 'linux', kubeletVersion: 'fake', kubeProxyVersion: 'fake' },
   },
 };

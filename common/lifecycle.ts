@@ -17,6 +17,8 @@ export const SIGNALS = {
   keepRunning: 'keepRunning',
   /** Sets the project's idle auto-stop (timeout or off). */
   setIdlePolicy: 'setIdlePolicy',
+  /** Opts the project in or out of app-URL activity (requests to the app count as activity). */
+  setAppActivity: 'setAppActivity',
 } as const;
 export const STATUS_QUERY = 'status';
 
@@ -68,6 +70,15 @@ export interface IdlePolicyArgs {
   actor?: Actor;
 }
 
+/** Argument of the `setAppActivity` signal. */
+export interface AppActivityArgs {
+  enabled: boolean;
+  actor?: Actor;
+}
+
+/** What the last activity was: terminal input/output, or requests to the app's public URL. */
+export type ActivitySource = 'terminal' | 'app';
+
 /** Idle auto-stop as the status query shows it. */
 export interface IdleView {
   /** null: auto-stop is off. */
@@ -80,6 +91,10 @@ export interface IdleView {
   stopAt: string | null;
   /** Shown from `warningMs` before stopAt until activity, "keep running" or the stop. */
   warning: { stopAt: string } | null;
+  /** Requests to the app's URL count as activity (absent for runs from before it). */
+  appActivity?: boolean;
+  /** What lastActivityAt was (absent for runs from before app-URL activity). */
+  lastActivitySource?: ActivitySource | null;
 }
 
 /** The last intent that set the desired state, for "stopped because …". */
@@ -90,7 +105,7 @@ export interface IntentRecord {
   reason?: string;
 }
 
-export type TimelineKind = 'intent' | 'transition' | 'error' | 'idle-warning' | 'keep-running' | 'policy' | 'retention-notice' | 'schedule';
+export type TimelineKind = 'intent' | 'transition' | 'error' | 'idle-warning' | 'keep-running' | 'policy' | 'retention-notice' | 'schedule' | 'app-activity';
 
 /** One entry of a project's timeline, persisted by the projection (ProjectEvent). */
 export interface TimelineEvent {
@@ -187,6 +202,8 @@ export interface LifecycleInput extends ProjectRef {
   idleTimeoutMs?: number | null;
   /** Who created the project (the first timeline entry); absent = operator. */
   createdBy?: Actor;
+  /** Requests to the app's URL count as activity (opt-in per project); absent = no. */
+  appActivity?: boolean;
   /** State carried across continue-as-new. */
   carried?: CarriedState;
 }
@@ -204,7 +221,15 @@ export interface CarriedState {
   databaseCreated: boolean;
   updatedAt: string;
   /** Lifecycle policies (absent when carried by a run from before them). */
-  idle?: { timeoutMs: number | null; lastActivityAt: number | null; since: number | null; warning: { stopAt: string } | null };
+  idle?: {
+    timeoutMs: number | null;
+    lastActivityAt: number | null;
+    since: number | null;
+    warning: { stopAt: string } | null;
+    /** App-URL activity (absent when carried by a run from before it). */
+    app?: boolean;
+    source?: ActivitySource | null;
+  };
   lastIntent?: IntentRecord | null;
   /** Next timeline sequence number and events not yet written. */
   eventSeq?: number;

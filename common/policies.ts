@@ -57,8 +57,26 @@ export function utcClock(iso: string): string {
   return `${iso.slice(11, 16)} UTC`;
 }
 
-/** The reason an idle stop records: "idle for 30 min: no terminal activity since 14:02 UTC". */
-export function idleStopReason(timeoutMs: number, lastActivityAt: string | null, since: string | null): string {
+/** What the idle stop of a project opted in to app-URL activity says about the app. */
+export interface AppActivityContext {
+  /** What the last activity was. */
+  source: 'terminal' | 'app' | null;
+  /** Why requests to the app could not be seen at the stop (no signal), if so. */
+  unavailable?: string | null;
+}
+
+/**
+ * The reason an idle stop records: "idle for 30 min: no terminal activity since 14:02 UTC";
+ * opted in to app-URL activity: "idle for 30 min: no terminal activity or requests to the
+ * app's URL since 14:02 UTC (the last was a request to the app)".
+ */
+export function idleStopReason(timeoutMs: number, lastActivityAt: string | null, since: string | null, app?: AppActivityContext): string {
+  if (app) {
+    const last = app.source === 'app' ? ' (the last was a request to the app)' : app.source === 'terminal' ? ' (the last was terminal activity)' : '';
+    const when = lastActivityAt ? `since ${utcClock(lastActivityAt)}${last}` : `since it started at ${utcClock(since ?? '')}`;
+    const blind = app.unavailable ? `; requests to the app could not be seen: ${app.unavailable}` : '';
+    return `idle for ${formatMinutes(timeoutMs)}: no terminal activity or requests to the app's URL ${when}${blind}`;
+  }
   const what = lastActivityAt ? `no terminal activity since ${utcClock(lastActivityAt)}` : `no terminal activity since it started at ${utcClock(since ?? '')}`;
   return `idle for ${formatMinutes(timeoutMs)}: ${what}`;
 }
@@ -113,7 +131,11 @@ function explainWithoutSchedule(view: ExplainedView, clock: (iso: string) => str
   const idle = view.idle;
   if (!idle) return { kind: 'running', text: `kept running: auto-stop is not set for this project${by ? `; started by ${by}` : ''}` };
   if (idle.timeoutMs === null) return { kind: 'running', text: 'kept running because auto-stop is off' };
-  const stop = idle.stopAt ? `; stops at ${clock(idle.stopAt)} after ${formatMinutes(idle.timeoutMs)} without terminal activity` : '';
+  const without = idle.appActivity ? "terminal activity or requests to the app's URL" : 'terminal activity';
+  const stop = idle.stopAt ? `; stops at ${clock(idle.stopAt)} after ${formatMinutes(idle.timeoutMs)} without ${without}` : '';
+  if (idle.lastActivityAt && (!idle.since || idle.lastActivityAt >= idle.since) && idle.lastActivitySource === 'app') {
+    return { kind: 'running', text: `kept running because of requests to the app's URL at ${clock(idle.lastActivityAt)}${stop}` };
+  }
   if (idle.lastActivityAt && (!idle.since || idle.lastActivityAt >= idle.since)) {
     return { kind: 'running', text: `kept running because of recent terminal activity at ${clock(idle.lastActivityAt)}${stop}` };
   }

@@ -23,6 +23,13 @@ else
   echo "entrypoint: $project_dir cannot be created or written by uid $(id -u) (gid $(id -g)); the home volume needs fsGroup $(id -g) (the platform sets it). Starting in ${PWD}." >&2
 fi
 
+# Requests to the app (port 3000) for the idle auto-stop: a background watcher of the app
+# port's connections writes at most one line a minute to the container log (app-activity.sh).
+APP_ACTIVITY_SCRIPT=/usr/local/bin/app-activity.sh
+if [[ "${FSA_APP_ACTIVITY:-1}" != "0" && -x "$APP_ACTIVITY_SCRIPT" ]]; then
+  "$APP_ACTIVITY_SCRIPT" </dev/null &
+fi
+
 # ttyd is looked up on PATH (/usr/local/bin in the image; a stub in runtime tests).
 STARTUP_SCRIPT=/usr/local/bin/ttyd-startup.sh
 TTYD_PORT=7681

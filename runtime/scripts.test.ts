@@ -1,6 +1,7 @@
 // Runtime image scripts: shellcheck-clean, and entrypoint.sh / ttyd-startup.sh / .bashrc
 // behave as the sandbox needs (run against stubs, since ttyd and claude are not installed here).
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
 import { chmodSync, chownSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -8,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { SANDBOX_GID, SANDBOX_UID } from '../activities/kubernetes/manifests';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const SCRIPTS = ['entrypoint.sh', 'ttyd-startup.sh', 'build.sh', '.bashrc'];
+const SCRIPTS = ['entrypoint.sh', 'ttyd-startup.sh', 'app-activity.sh', 'build.sh', '.bashrc'];
 
 let tmp: string;
 beforeAll(() => {
@@ -238,4 +239,88 @@ describe('.bashrc', () => {
     expect(r.stdout).toContain("run 'claude'");
     expect(existsSync(calls)).toBe(false);
   });
+});
+
+describe('app-activity.sh', () => {
+  const BASH = spawnSync('bash', ['-c', 'command -v bash'], { encoding: 'utf8' }).stdout.trim();
+  /** Runs the watcher for `ms` with a 1 s look and a 2 s report interval; resolves with its output. */
+  function watch(env: Record<string, string>, ms: number, during: () => Promise<void>): Promise<{ stdout: string; stderr: string }> {
+    const child = spawn(BASH, [path.join(here, 'app-activity.sh')], {
+      env: cleanEnv({ FSA_APP_ACTIVITY_POLL_SECONDS: '1', FSA_APP_ACTIVITY_REPORT_SECONDS: '2', ...env }),
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+    return during()
+      .then(() => new Promise((r) => setTimeout(r, ms)))
+      .finally(() => child.kill('SIGTERM'))
+      .then(() => exited)
+      .then(() => ({ stdout, stderr }));
+  }
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const LINE = /^fsa-app-activity at=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ connections=\d+$/;
+
+  it('sees requests to the app port with the real ss (new connections and bytes on a kept-alive one), at most one line per interval, and nothing while quiet', async () => {
+    if (spawnSync('ss', ['-V']).error) throw new Error('ss is not installed: run `apt-get install -y iproute2`');
+    const server = net.createServer((sock) => sock.on('data', () => sock.write('ok')));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    try {
+      // Quiet: an open listener, no connection, writes nothing.
+      const quiet = await watch({ FSA_APP_PORT: String(port) }, 3_000, async () => undefined);
+      expect(quiet).toEqual({ stdout: '', stderr: '' });
+
+      let kept: net.Socket | undefined;
+      const started = Date.now();
+      const busy = await watch({ FSA_APP_PORT: String(port) }, 1_500, async () => {
+        await sleep(1_500); // past the baseline look
+        kept = net.connect(port, '127.0.0.1');
+        await new Promise((r) => kept!.once('connect', r));
+        // One kept-alive connection (as an ingress controller's to its backend), used every 300 ms for 4 s.
+        for (let i = 0; i < 13; i++) {
+          kept.write('GET / HTTP/1.1\r\n\r\n');
+          await sleep(300);
+        }
+      });
+      kept?.destroy();
+      const lines = busy.stdout.trim().split('\n');
+      expect(busy.stderr).toBe('');
+      for (const l of lines) expect(l).toMatch(LINE);
+      // ~5.5 s of watching with activity through ~4 s of it: the first at once, then one per 2 s interval.
+      expect(lines.length).toBeGreaterThanOrEqual(2);
+      expect(lines.length).toBeLessThanOrEqual(4);
+      const times = lines.map((l) => Date.parse(l.split(' ')[1]!.slice(3)));
+      for (const t of times) expect(t).toBeGreaterThanOrEqual(Math.floor(started / 1000) * 1000);
+      for (let i = 1; i < times.length; i++) expect(times[i]!).toBeGreaterThan(times[i - 1]!);
+    } finally {
+      server.close();
+    }
+  }, 30_000);
+
+  it('counts a new socket or more bytes received as activity, not an idle open one (stub ss)', async () => {
+    const bin = mkdtempSync(path.join(tmp, 'ss-'));
+    const table = path.join(bin, 'table');
+    // The stub prints what the test writes to `table`, in the shape of `ss -Htin`.
+    stub(bin, 'ss', `[[ "$*" == *"sport = :3000"* ]] || exit 1; cat "${table}"`);
+    const sock = (peer: string, bytes: number) => `ESTAB 0 0 10.88.0.5:3000 ${peer}\n\t cubic rto:204 bytes_sent:10 bytes_received:${bytes} segs_in:3\n`;
+    writeFileSync(table, sock('10.88.0.1:40000', 100));
+    const out = await watch({ PATH: `${bin}:${process.env.PATH}` }, 0, async () => {
+      await sleep(3_500); // the baseline and two looks: an idle open connection (a WebSocket nobody uses) is no news
+      writeFileSync(table, sock('10.88.0.1:40000', 180)); // bytes on it: a request
+      await sleep(1_500);
+    });
+    const lines = out.stdout.trim().split('\n').filter(Boolean);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/ connections=1$/);
+
+    // Turned off, or without ss: nothing, and says why when ss is missing.
+    const off = await watch({ PATH: `${bin}:${process.env.PATH}`, FSA_APP_ACTIVITY: '0' }, 1_000, async () => undefined);
+    expect(off).toEqual({ stdout: '', stderr: '' });
+    const empty = mkdtempSync(path.join(tmp, 'nobin-'));
+    const missing = await watch({ PATH: empty }, 500, async () => undefined);
+    expect(missing.stdout).toBe('');
+    expect(missing.stderr).toMatch(/ss \(iproute2\) not found/);
+  }, 30_000);
 });

@@ -3,6 +3,11 @@
 // with kwok nodes (simulated pods) and the real worker (workflow + activities + projection).
 //
 //   npx tsx scripts/bench-lifecycle.ts [N] [--backoff-ms 1000] [--max-backoff-ms 30000]
+//                                          [--idle-s 60] [--timeout-s 1800] [--per-user 20]
+//
+// Projects belong to users of --per-user projects each (the default MAX_PROJECTS_PER_USER,
+// which the namespace's ResourceQuota is sized for), so N = 1,000 is 50 users, each with a
+// namespace provisioned by the worker and a Kubernetes client of its own.
 //
 // Prints (no thresholds):
 //   intent -> first Kubernetes write: from the client's start/signal call to the first
@@ -11,21 +16,33 @@
 //     (an independent watcher lists StatefulSets, pods and Clusters every 100 ms, so
 //     +-100 ms) to the worker's projection (recordStatus) writing that status;
 //   total wall time, and the RSS of this process (worker + client + watcher; the cluster
-//   runs in a child process).
+//   runs in a child process);
+//   errors: activity attempts that failed (cancellations of watches are not errors), ERROR
+//     statuses written, lifecycles that failed or did not finish within --timeout-s;
+//   history events per create -> RUNNING (up to the recordStatus of RUNNING, from the
+//     first 20 histories) and per whole lifecycle;
+//   idle cost (--idle-s S, default 60; 0 skips it): with the cluster and worker up and no
+//     project, then with all N projects settled in RUNNING (the N lifecycles wait for each
+//     other after create), the API server's apiserver_request_total (resource requests, by
+//     verb and resource) and the worker's workflow tasks (SDK metrics) and history events
+//     (all N workflows) before and after S seconds of idling. The bench's own watcher
+//     pauses meanwhile.
 // Needs PostgreSQL (DATABASE_URL or TEST_DATABASE_URL, default postgres@127.0.0.1:5432) and
 // the binaries of cluster/build.sh and the Temporal CLI (built on first use).
 import { createProjectRows } from '../server/project-rows';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import diagnostics from 'node:diagnostics_channel';
+import type { ClientRequest } from 'node:http';
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NativeConnection } from '@temporalio/worker';
+import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createKubernetesActivities } from '../activities/kubernetes';
 import { KubeClient, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
-import { userNamespace } from '../activities/kubernetes/user-clients';
 import { createStatusProjection } from '../activities/status-projection';
 import type { LifecycleActivities } from '../activities/types';
 import { DEFAULT_TIMINGS, WORKFLOW_TYPE, type LifecycleInput, type ProjectStatusView } from '../common/lifecycle';
@@ -37,6 +54,7 @@ import { freePort } from './services/process';
 import { startTemporalDevServer, temporalCliPath } from './services/temporal';
 import { createCipher } from '../server/crypto';
 import { createDb } from '../server/db';
+import { parseKubeconfig } from '../server/kubeconfig';
 import { createLogger } from '../server/logger';
 import { createLifecycleWorker } from '../worker/create-worker';
 import { deleteSignal, startSignal, stopSignal } from '../workflows/messages';
@@ -52,6 +70,9 @@ const timings = {
   initialBackoffMs: flag('--backoff-ms', DEFAULT_TIMINGS.initialBackoffMs),
   maxBackoffMs: flag('--max-backoff-ms', DEFAULT_TIMINGS.maxBackoffMs),
 };
+const IDLE_S = flag('--idle-s', 60);
+const TIMEOUT_S = flag('--timeout-s', 1800);
+const PER_USER = flag('--per-user', 20);
 
 const WRITES = new Set(['ensureDatabase', 'ensureSandbox', 'ensureSandboxNetwork', 'scaleSandbox', 'scaleDatabase', 'deleteProjectResources']);
 type Target = 'RUNNING' | 'STOPPED' | 'TERMINATED';
@@ -65,6 +86,29 @@ interface Transition {
   readyAt?: number;
   visibleAt?: number;
 }
+
+/** Prometheus text: sum of the series of `name` whose labels pass `keep`, grouped by `by`. */
+function promSum(text: string, name: string, by: (labels: Record<string, string>) => string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})?\s+(\S+)/.exec(line);
+    if (!m || m[1] !== name) continue;
+    const labels: Record<string, string> = {};
+    for (const l of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[l[1]!] = l[2]!;
+    const key = by(labels);
+    if (key === undefined) continue;
+    out.set(key, (out.get(key) ?? 0) + Number(m[3]));
+  }
+  return out;
+}
+
+function diff(after: Map<string, number>, before: Map<string, number>): Map<string, number> {
+  const d = new Map<string, number>();
+  for (const [k, v] of after) if (v - (before.get(k) ?? 0) !== 0) d.set(k, v - (before.get(k) ?? 0));
+  return d;
+}
+const total = (m: Map<string, number>) => [...m.values()].reduce((a, b) => a + b, 0);
 
 const percentile = (xs: number[], p: number) => {
   if (!xs.length) return NaN;
@@ -90,6 +134,14 @@ async function main() {
     });
   }
 
+  // SDK metrics of this process (the worker's workflow tasks), before any connection.
+  const sdkMetricsPort = await freePort();
+  Runtime.install({
+    logger: new DefaultLogger('WARN'),
+    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, countersTotalSuffix: true } } },
+  });
+  const sdkMetrics = async () => (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text();
+
   try {
     // The cluster in a child process, so the RSS below is the worker's side only.
     const clusterDir = path.join(work, 'cluster');
@@ -114,6 +166,39 @@ async function main() {
     if (!state) throw new Error('the local cluster did not start within 60 s');
     const adminKubeconfig = fs.readFileSync(state.adminKubeconfigPath, 'utf8');
     console.log(`cluster up (${state.server}) after ${Date.now() - t0} ms`);
+    const creds = parseKubeconfig(adminKubeconfig, { trusted: true });
+    // Every HTTP request this process (the worker) sends to the API server, watches included
+    // (the API server's own counter also counts the controllers and simulators).
+    const apiPort = new URL(creds.server).port;
+    let ownRequests = new Map<string, number>();
+    diagnostics.subscribe('http.client.request.start', (msg) => {
+      const req = (msg as { request: ClientRequest }).request;
+      if (String(req.getHeader('host') ?? '').endsWith(`:${apiPort}`)) {
+        const kind = /\/(?:api|apis)\/(?:[^/]+\/)?v1[^/]*\/(?:namespaces\/[^/]+\/)?([a-z]+)/.exec(req.path)?.[1] ?? req.path.split('?')[0];
+        const key = `${req.method} ${kind}${/[?&]watch=1/.test(req.path) ? ' (watch)' : ''}`;
+        ownRequests.set(key, (ownRequests.get(key) ?? 0) + 1);
+      }
+    });
+    const apiMetrics = () =>
+      new Promise<string>((resolve, reject) => {
+        const req = https.get(
+          `${creds.server}/metrics`,
+          {
+            ca: creds.ca,
+            cert: creds.cert,
+            key: creds.key,
+            rejectUnauthorized: !creds.skipTlsVerify,
+            headers: creds.token ? { authorization: `Bearer ${creds.token}` } : {},
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => (res.statusCode === 200 ? resolve(Buffer.concat(chunks).toString('utf8')) : reject(new Error(`GET /metrics: HTTP ${res.statusCode}`))));
+            res.on('error', reject);
+          },
+        );
+        req.on('error', reject);
+      });
 
     const binary = temporalCliPath({ cacheDir, cliPath: process.env.TEMPORAL_CLI_PATH });
     const temporal = await startTemporalDevServer({ binary, port: await freePort(), headless: true, logFile: path.join(work, 'temporal.log') });
@@ -129,6 +214,8 @@ async function main() {
     // --- instrumented activities ------------------------------------------------------
     const transitions = new Map<string, Transition>();
     const done = new Map<string, (v: ProjectStatusView) => void>();
+    const activityErrors = new Map<string, number>();
+    const errorStatuses = new Map<string, string>();
     const kubernetes = createKubernetesActivities({ db, cipher, clusterDomain: 'bench.localhost', adminKubeconfig, logger: createLogger('bench', 'warn') });
     const projection = createStatusProjection(db);
     const activities = { ...kubernetes, ...projection } as LifecycleActivities;
@@ -139,9 +226,21 @@ async function main() {
           const projectId = (args[0] as { projectId: string }).projectId;
           const tr = transitions.get(projectId);
           if (tr && WRITES.has(name) && tr.firstWriteAt === undefined) tr.firstWriteAt = Date.now();
-          const result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+          let result: unknown;
+          try {
+            result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+          } catch (err) {
+            const e = err as Error;
+            // A cancelled watch ends with the cancellation: not an error.
+            if (e?.name !== 'CancelledFailure' && !/cancel/i.test(e?.name ?? '')) {
+              const key = `${name}: ${(e?.message ?? String(err)).replace(/[0-9a-z]{20,}/g, '…').slice(0, 160)}`;
+              activityErrors.set(key, (activityErrors.get(key) ?? 0) + 1);
+            }
+            throw err;
+          }
           if (name === 'recordStatus') {
             const view = args[0] as ProjectStatusView;
+            if (view.status === 'ERROR') errorStatuses.set(projectId, view.lastError?.message ?? '(no message)');
             if (tr && view.status === TARGET[tr.phase] && tr.visibleAt === undefined) {
               tr.visibleAt = Date.now();
               done.get(projectId)?.(view);
@@ -165,26 +264,41 @@ async function main() {
     cleanups.push(() => client.connection.close());
 
     // --- an independent watcher of the cluster state ----------------------------------
-    const user = await db.user.create({ data: { name: 'bench' } });
-    const ns = userNamespace(user.id);
+    const users = await Promise.all(Array.from({ length: Math.ceil(N / PER_USER) }, (_, u) => db.user.create({ data: { name: `bench-${u}` } })));
     const admin = new KubeClient(loadAdminKubeconfig(adminKubeconfig));
     let watching = true;
+    let watcherPaused = false;
     const watcher = (async () => {
       while (watching) {
+        if (watcherPaused) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
         try {
-          const sel = { labelSelector: LABELS.projectId };
+          // From the API server's watch cache: cheap at N = 1,000.
+          const sel = { labelSelector: LABELS.projectId, resourceVersion: '0', allNamespaces: true };
           type Any = KubeObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
           const [stss, pods, clusters] = await Promise.all([
-            admin.list<Any>({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: ns }, sel),
-            admin.list<Any>({ apiVersion: 'v1', kind: 'Pod', namespace: ns }, sel),
-            admin.list<Any>({ apiVersion: 'apps.kubeblocks.io/v1alpha1', kind: 'Cluster', namespace: ns }, sel),
+            admin.list<Any>({ apiVersion: 'apps/v1', kind: 'StatefulSet' }, sel),
+            admin.list<Any>({ apiVersion: 'v1', kind: 'Pod' }, sel),
+            admin.list<Any>({ apiVersion: 'apps.kubeblocks.io/v1alpha1', kind: 'Cluster' }, sel),
           ]);
           const now = Date.now();
+          // By project (the pods of both the sandbox and the database carry the label).
+          const index = <T extends KubeObject>(xs: T[]) => {
+            const m = new Map<string, T[]>();
+            for (const x of xs) {
+              const id = x.metadata.labels?.[LABELS.projectId];
+              if (id) m.set(id, [...(m.get(id) ?? []), x]);
+            }
+            return m;
+          };
+          const [stsBy, podsBy, clustersBy] = [index(stss), index(pods), index(clusters)];
           for (const [projectId, tr] of transitions) {
             if (tr.readyAt !== undefined || tr.firstWriteAt === undefined) continue;
-            const mine = (o: KubeObject) => o.metadata.labels?.[LABELS.projectId] === projectId;
-            const sts = stss.find(mine);
-            const cl = clusters.find(mine);
+            const sts = stsBy.get(projectId)?.[0];
+            const cl = clustersBy.get(projectId)?.[0];
+            const myPods = podsBy.get(projectId) ?? [];
             const sb = sts
               ? sandboxStatusFromStatefulSet({
                   exists: true,
@@ -192,10 +306,10 @@ async function main() {
                   readyReplicas: sts.status?.readyReplicas ?? 0,
                   currentReplicas: sts.status?.currentReplicas ?? 0,
                   updatedReplicas: sts.status?.updatedReplicas ?? 0,
-                  podCount: pods.filter(mine).length,
+                  podCount: myPods.length,
                   generationObserved: (sts.status?.observedGeneration ?? 0) >= (sts.metadata.generation ?? 1),
                 })
-              : pods.some(mine)
+              : myPods.length > 0
                 ? 'TERMINATING'
                 : 'TERMINATED';
             const dbs = databaseStatusFromClusterPhase(cl?.status?.phase, (cl?.spec?.componentSpecs ?? []).reduce((n: number, c: { replicas?: number }) => n + (c.replicas ?? 1), 0), !!cl);
@@ -209,41 +323,180 @@ async function main() {
       }
     })();
 
+    // --- idle cost: one minute, measured twice ----------------------------------------
+    const workflowIds: string[] = [];
+    const historyEvents = async () => {
+      let sum = 0;
+      for (let i = 0; i < workflowIds.length; i += 50) {
+        const ds = await Promise.all(workflowIds.slice(i, i + 50).map((id) => client.workflow.getHandle(id).describe()));
+        for (const d of ds) sum += d.historyLength;
+      }
+      return sum;
+    };
+    const byVerbResource = (l: Record<string, string>) => (l.resource ? `${l.verb} ${l.resource}${l.subresource ? `/${l.subresource}` : ''}` : undefined);
+    const sdkTaskSeries = (text: string) => ({
+      workflowTasks: total(promSum(text, 'temporal_workflow_task_execution_latency_count', () => '')),
+      workflowTaskPolls: total(promSum(text, 'temporal_workflow_task_queue_poll_succeed_total', () => '')),
+      activityTasks: total(promSum(text, 'temporal_activity_execution_latency_count', () => '')),
+    });
+    interface IdleCost {
+      projects: number;
+      seconds: number;
+      apiRequests: Map<string, number>;
+      openWatches: number;
+      workerRequests: Map<string, number>;
+      workflowTasks: number;
+      workflowTaskPolls: number;
+      activityTasks: number;
+      historyEvents: number;
+      rss: number;
+    }
+    const measureIdle = async (projects: number): Promise<IdleCost> => {
+      watcherPaused = true;
+      await new Promise((r) => setTimeout(r, 2_000)); // the watcher's last lists are answered
+      const [api0, sdk0, h0] = [await apiMetrics(), sdkTaskSeries(await sdkMetrics()), await historyEvents()];
+      ownRequests = new Map();
+      const t = Date.now();
+      await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+      const seconds = (Date.now() - t) / 1000;
+      const workerRequests = new Map(ownRequests);
+      const [api1, sdk1, h1] = [await apiMetrics(), sdkTaskSeries(await sdkMetrics()), await historyEvents()];
+      watcherPaused = false;
+      const watches = promSum(api1, 'apiserver_longrunning_requests', (l) => (l.verb === 'WATCH' ? 'w' : undefined));
+      return {
+        projects,
+        seconds,
+        apiRequests: diff(promSum(api1, 'apiserver_request_total', byVerbResource), promSum(api0, 'apiserver_request_total', byVerbResource)),
+        openWatches: total(watches),
+        workerRequests,
+        workflowTasks: sdk1.workflowTasks - sdk0.workflowTasks,
+        workflowTaskPolls: sdk1.workflowTaskPolls - sdk0.workflowTaskPolls,
+        activityTasks: sdk1.activityTasks - sdk0.activityTasks,
+        historyEvents: h1 - h0,
+        rss: process.memoryUsage().rss,
+      };
+    };
+    const idle: IdleCost[] = [];
+    if (IDLE_S > 0) {
+      console.log(`idle cost: ${IDLE_S} s with no project`);
+      idle.push(await measureIdle(0));
+    }
+
     // --- the run -------------------------------------------------------------------------
     const results: Transition[] = [];
     let peakRss = process.memoryUsage().rss;
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
     const runStart = Date.now();
+    // With the idle measurement, every lifecycle waits after create until all are RUNNING.
+    let created = 0;
+    let releaseCreated!: () => void;
+    const allCreated = new Promise<void>((r) => (releaseCreated = r));
+    let resumeAfterIdle!: () => void;
+    const idleDone = new Promise<void>((r) => (resumeAfterIdle = r));
+    if (IDLE_S <= 0) resumeAfterIdle();
+    const phaseOf = new Map<number, Phase | 'done'>();
+    const createdSignals = new Map<number, { promise: Promise<void>; resolve: () => void }>();
+    const createdOf = (i: number) => {
+      let d = createdSignals.get(i);
+      if (!d) {
+        let resolve!: () => void;
+        const promise = new Promise<void>((r) => (resolve = r));
+        d = { promise, resolve };
+        createdSignals.set(i, d);
+      }
+      return d.promise;
+    };
     const one = async (i: number) => {
+      const user = users[Math.floor(i / PER_USER)]!;
       const name = `bench ${i}`;
       const k8sName = projectResourceName(name, Math.random);
-      const project = await createProjectRows(db, cipher, { userId: user.id, name, k8sName });
-      await db.environment.create({ data: { projectId: project.id, key: 'BENCH', value: String(i) } });
+      let projectId = '';
+      let handle!: ReturnType<typeof client.workflow.getHandle>;
       const step = async (phase: Phase, act: () => Promise<unknown>) => {
+        phaseOf.set(i, phase);
         const tr: Transition = { phase, intentAt: Date.now() };
-        transitions.set(project.id, tr);
-        const reached = new Promise<ProjectStatusView>((resolve) => done.set(project.id, resolve));
+        transitions.set(projectId, tr);
+        const reached = new Promise<ProjectStatusView>((resolve) => done.set(projectId, resolve));
         await act();
         await reached;
         results.push(tr);
       };
-      const input: LifecycleInput = { projectId: project.id, ownerId: user.id, projectName: name, k8sName, desired: 'RUNNING', timings };
-      let handle = client.workflow.getHandle(workflowIdForProject(project.id));
-      await step('create', async () => {
-        handle = await client.workflow.start(WORKFLOW_TYPE, lifecycleStartOptions(input, taskQueue));
-      });
+      try {
+        const project = await createProjectRows(db, cipher, { userId: user.id, name, k8sName });
+        projectId = project.id;
+        await db.environment.create({ data: { projectId, key: 'BENCH', value: String(i) } });
+        workflowIds.push(workflowIdForProject(projectId));
+        const input: LifecycleInput = { projectId, ownerId: user.id, projectName: name, k8sName, desired: 'RUNNING', timings };
+        await step('create', async () => {
+          handle = await client.workflow.start(WORKFLOW_TYPE, lifecycleStartOptions(input, taskQueue));
+        });
+      } finally {
+        void createdOf(i);
+        createdSignals.get(i)!.resolve();
+        if (++created === N) releaseCreated();
+      }
+      await idleDone;
       await step('stop', () => handle.signal(stopSignal));
       await step('start', () => handle.signal(startSignal));
       await step('delete', () => handle.signal(deleteSignal));
       await handle.result();
+      phaseOf.set(i, 'done');
     };
-    // The first project provisions the user's namespace; the rest start together.
-    await one(0);
-    await Promise.all(Array.from({ length: N - 1 }, (_, i) => one(i + 1)));
-    const wall = Date.now() - runStart;
+    // The first project of each user provisions the user's namespace (all users at once);
+    // the rest start together once it has.
+    const outcomes: Array<PromiseSettledResult<void>> = [];
+    const lifecycles = (async () => {
+      const firstRuns = users.map((_, u) => one(u * PER_USER));
+      // Provisioned: the first project of every user is RUNNING (or failed on the way).
+      await Promise.all(users.map((_, u) => createdOf(u * PER_USER)));
+      const rest = Array.from({ length: N }, (_, i) => i).filter((i) => i % PER_USER !== 0);
+      outcomes.push(...(await Promise.allSettled([...firstRuns, ...rest.map((i) => one(i))])));
+    })();
+    let idleMs = 0;
+    const idleRun = (async () => {
+      if (IDLE_S <= 0) return;
+      await allCreated;
+      const createdAt = Date.now();
+      // Settled: the last projections are written, the drift watches are open.
+      await new Promise((r) => setTimeout(r, 5_000));
+      console.log(`idle cost: ${IDLE_S} s with ${N} settled projects (all RUNNING ${((createdAt - runStart) / 1000).toFixed(1)} s after the start)`);
+      idle.push(await measureIdle(N));
+      idleMs = Date.now() - createdAt;
+      resumeAfterIdle();
+    })();
+    let timedOut = false;
+    const timeout = new Promise<void>((r) =>
+      setTimeout(() => {
+        timedOut = true;
+        r();
+      }, TIMEOUT_S * 1000).unref(),
+    );
+    await Promise.race([Promise.all([lifecycles, idleRun]), timeout]);
+    const wall = Date.now() - runStart - idleMs;
     clearInterval(rssTimer);
     watching = false;
     await watcher;
+    const failures = outcomes.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason).slice(0, 200)] : []));
+    const unfinished = [...phaseOf].filter(([, ph]) => ph !== 'done');
+
+    // --- history events ---------------------------------------------------------------
+    const decode = (p: { data?: Uint8Array | null } | undefined) => {
+      try {
+        return JSON.parse(Buffer.from(p?.data ?? new Uint8Array()).toString('utf8')) as { status?: string };
+      } catch {
+        return undefined;
+      }
+    };
+    const toRunning: number[] = [];
+    const whole: number[] = [];
+    for (const id of workflowIds.slice(0, 20)) {
+      const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
+      const at = events.findIndex(
+        (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'recordStatus' && decode(e.activityTaskScheduledEventAttributes.input?.payloads?.[0])?.status === 'RUNNING',
+      );
+      if (at >= 0) toRunning.push(at + 1);
+      whole.push(events.length);
+    }
 
     // --- report --------------------------------------------------------------------------
     const fmt = (xs: number[]) => `p50 ${percentile(xs, 50).toFixed(0).padStart(6)} ms   p95 ${percentile(xs, 95).toFixed(0).padStart(6)} ms   (n=${xs.length})`;
@@ -260,8 +513,30 @@ async function main() {
       const xs = results.filter((r) => r.phase === phase && r.readyAt !== undefined && r.visibleAt !== undefined).map((r) => Math.max(0, r.visibleAt! - r.readyAt!));
       console.log(`  ${phase.padEnd(37)}${fmt(xs)}`);
     }
-    console.log(`total wall time                        ${(wall / 1000).toFixed(1)} s (all ${N} lifecycles)`);
+    console.log(`total wall time                        ${(wall / 1000).toFixed(1)} s (all ${N} lifecycles${IDLE_S > 0 ? ', the idle measurement not counted' : ''})`);
     console.log(`worker process RSS                     peak ${(peakRss / 2 ** 20).toFixed(0)} MiB, end ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    console.log(
+      `errors                                 ${total(activityErrors)} failed activity attempts, ${errorStatuses.size} projects in ERROR, ${failures.length} lifecycles failed, ${unfinished.length} unfinished${timedOut ? ` (timed out after ${TIMEOUT_S} s)` : ''}`,
+    );
+    for (const [k, v] of [...activityErrors].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${String(v).padStart(6)}  ${k}`);
+    for (const [id, m] of [...errorStatuses].slice(0, 5)) console.log(`  ERROR ${id}: ${m.slice(0, 200)}`);
+    for (const f of failures.slice(0, 5)) console.log(`  failed: ${f}`);
+    if (unfinished.length) {
+      const counts = new Map<string, number>();
+      for (const [, ph] of unfinished) counts.set(String(ph), (counts.get(String(ph)) ?? 0) + 1);
+      console.log(`  unfinished by phase: ${[...counts].map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    }
+    const avg = (xs: number[]) => (xs.length ? (xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1) : 'n/a');
+    console.log(`history events                         create -> RUNNING ${avg(toRunning)} (min ${Math.min(...toRunning)}, max ${Math.max(...toRunning)}), whole lifecycle ${avg(whole)} (first ${toRunning.length} workflows)`);
+    for (const c of idle) {
+      const perMin = (x: number) => ((x * 60) / c.seconds).toFixed(1);
+      console.log(
+        `idle, ${String(c.projects).padStart(4)} projects settled      ${perMin(total(c.apiRequests))} API requests/min, ${perMin(c.workflowTasks)} workflow tasks/min (${perMin(c.workflowTaskPolls)} polled), ${perMin(c.activityTasks)} activity tasks/min, ${perMin(c.historyEvents)} history events/min; ${c.openWatches} open watches; RSS ${(c.rss / 2 ** 20).toFixed(0)} MiB (${c.seconds.toFixed(0)} s)`,
+      );
+      for (const [k, v] of [...c.apiRequests].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${perMin(v).padStart(8)}/min  ${k}`);
+      console.log(`  of which the worker's own: ${perMin(total(c.workerRequests))}/min${[...c.workerRequests].map(([k, v]) => `, ${k} ${perMin(v)}`).join('')}`);
+    }
+    if (timedOut) process.exitCode = 2;
   } finally {
     await cleanup();
   }

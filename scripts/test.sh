@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the whole test suite against real components: PostgreSQL (installed and started
 # here when none runs), the Temporal dev server and the local Kubernetes control plane
-# (started by test/global-setup.mjs), Chromium for the browser tests.
+# (started by the test tiers' setups, jest.config.js), Chromium for the browser tests.
 # Extra arguments go to jest (e.g. a path pattern).
 set -euo pipefail
 cd "$(dirname "$0")/.."

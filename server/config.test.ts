@@ -70,6 +70,10 @@ describe('loadConfig errors', () => {
     ['ENCRYPTION_KEY', 'c2hvcnQ=', /ENCRYPTION_KEY: must be base64 of exactly 32 bytes \(openssl rand -base64 32\)/],
     ['AUTH_SECRET', 'short', /AUTH_SECRET: must be at least 32 characters/],
     ['METRICS_TOKEN', 'abc', /METRICS_TOKEN: must be at least 16 characters/],
+    ['CLUSTER_DOMAIN', 'https://apps.example.com', /CLUSTER_DOMAIN: must be a lower-case DNS name/],
+    ['CLUSTER_DOMAIN', 'apps.example.com:443', /CLUSTER_DOMAIN: must be a lower-case DNS name/],
+    ['CLUSTER_DOMAIN', 'Apps.Example.com', /CLUSTER_DOMAIN: must be a lower-case DNS name/],
+    ['CLUSTER_DOMAIN', '*.apps.example.com', /CLUSTER_DOMAIN: must be a lower-case DNS name/],
   ])('%s=%s is rejected with the variable and the fix', (name, value, message) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -69,7 +69,10 @@ export const configSchema = z.object({
   /** Admin kubeconfig of the cluster that gets a namespace per user (embedded default). */
   CLUSTER_ADMIN_KUBECONFIG: z.string().optional(),
   /** Domain under which sandbox Ingress hostnames are made. */
-  CLUSTER_DOMAIN: z.string().min(1).default('sandbox.localhost'),
+  CLUSTER_DOMAIN: z
+    .string()
+    .regex(/^(?=.{1,240}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a lower-case DNS name such as sandbox.example.com (no scheme, port or trailing dot)')
+    .default('sandbox.localhost'),
   /** Start the local Kubernetes control plane with the platform. */
   EMBEDDED_CLUSTER: bool.default(true),
   /**
@@ -114,6 +117,12 @@ export const configSchema = z.object({
   SIGNIN_ACCOUNT_LIMIT: z.coerce.number('must be a whole number').int('must be a whole number').min(1, 'must be at least 1').default(10),
   SIGNIN_ADDRESS_LIMIT: z.coerce.number('must be a whole number').int('must be a whole number').min(1, 'must be at least 1').default(20),
   SIGNIN_WINDOW_S: z.coerce.number('must be a whole number of seconds').int('must be a whole number of seconds').min(1, 'must be at least 1').default(900),
+  /** Writes (API calls that change state, page form posts, terminal wakes) per user in WRITE_RATE_WINDOW_S. */
+  WRITE_RATE_LIMIT: z.coerce.number('must be a whole number').int('must be a whole number').min(1, 'must be at least 1').default(120),
+  WRITE_RATE_WINDOW_S: z.coerce.number('must be a whole number of seconds').int('must be a whole number of seconds').min(1, 'must be at least 1').default(60),
+  /** Project creations per user in PROJECT_CREATE_WINDOW_S (each costs Kubernetes objects and a lifecycle). */
+  PROJECT_CREATE_LIMIT: z.coerce.number('must be a whole number').int('must be a whole number').min(1, 'must be at least 1').default(60),
+  PROJECT_CREATE_WINDOW_S: z.coerce.number('must be a whole number of seconds').int('must be a whole number of seconds').min(1, 'must be at least 1').default(3600),
   /** Sealos sign-in JWTs must carry this `iss` / `aud` when set. */
   SEALOS_JWT_ISSUER: z.string().optional(),
   SEALOS_JWT_AUDIENCE: z.string().optional(),
@@ -157,6 +166,8 @@ export const configSchema = z.object({
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number('must be a whole number').int('must be a whole number').min(10, 'must be at least 10').default(5_000),
   /** Workflows kept in the worker's sticky cache; absent: the SDK's default from the heap size. */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number('must be a whole number').int('must be a whole number').min(0, 'must be 0 or more').optional(),
+  /** Workflow task slots of a worker (default 40, the SDK's; README.md, "Worker sizing"). */
+  WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number('must be a whole number').int('must be a whole number').min(2, 'must be at least 2').default(40),
   /** Prometheus endpoint of the worker (SDK + lifecycle metrics) at http://HOST:PORT/metrics. */
   WORKER_METRICS_PORT: port.default(9464),
   WORKER_METRICS_HOST: z.string().min(1).default('0.0.0.0'),

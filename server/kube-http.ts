@@ -83,6 +83,8 @@ export interface KubeRequest {
   query?: Record<string, string | undefined>;
   body?: unknown;
   contentType?: string;
+  /** Resolve with the answer's text instead of its JSON (pods/log). */
+  text?: boolean;
 }
 
 const DEFAULT_MAX_RESPONSE = 64 * 1024 * 1024;
@@ -133,6 +135,34 @@ export class KubeHttp {
     this.streamAgent.destroy();
   }
 
+  /** Requests and streams in flight. */
+  private inUse = 0;
+  private retired = false;
+
+  /** Requests and streams in flight (for tests and the client cache). */
+  get active(): number {
+    return this.inUse;
+  }
+
+  /**
+   * Closes the connections once nothing is in flight: a client dropped from a cache keeps
+   * its open watches (a settled project's drift watch lasts hours) and closes after the
+   * last one ends; a late request on it is served and closes it again.
+   */
+  closeWhenIdle(): void {
+    this.retired = true;
+    if (this.inUse === 0) this.close();
+  }
+
+  private acquire(): void {
+    this.inUse++;
+  }
+
+  private release(): void {
+    this.inUse--;
+    if (this.retired && this.inUse === 0) this.close();
+  }
+
   private authorization(): string | undefined {
     if (this.creds.tokenFile) return `Bearer ${fs.readFileSync(this.creds.tokenFile, 'utf8').trim()}`;
     if (this.creds.token) return `Bearer ${this.creds.token}`;
@@ -168,12 +198,15 @@ export class KubeHttp {
       return Promise.reject(err);
     }
     const { url, body, headers, lib } = prepared;
+    this.acquire();
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const done = (err: unknown, value?: T) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
+        // After the answer is read: the socket goes back to the pool before a close.
+        setImmediate(() => this.release());
         if (err) reject(err);
         else resolve(value as T);
       };
@@ -192,7 +225,7 @@ export class KubeHttp {
           const status = res.statusCode ?? 0;
           const text = Buffer.concat(chunks).toString('utf8');
           const parsed = parseJson(text);
-          if (status >= 200 && status < 300) return done(null, parsed as T);
+          if (status >= 200 && status < 300) return done(null, (r.text ? text : parsed) as T);
           done(statusError(status, parsed, res.headers['retry-after'], what));
         });
       });
@@ -218,6 +251,7 @@ export class KubeHttp {
     const maxLine = opts.maxLineBytes ?? 4 * 1024 * 1024;
     const { url, headers, lib } = this.prepare({ ...r, method: 'GET' });
     if (opts.signal?.aborted) return;
+    this.acquire();
     // Lines and the end arrive through a small queue the generator drains.
     const lines: unknown[] = [];
     let ended = false;
@@ -306,6 +340,7 @@ export class KubeHttp {
     } finally {
       opts.signal?.removeEventListener('abort', onAbort);
       finish();
+      this.release();
     }
   }
 }

@@ -140,7 +140,8 @@ describe('docker-compose.temporal.yml', () => {
   });
 
   it('runs web and worker from the root Dockerfile with a real cluster', () => {
-    expect(text(svc('worker').command)).toBe('node --import tsx worker/index.ts');
+    // The worker runs compiled (Dockerfile: npm run build:worker), its workflow bundle prebuilt.
+    expect(text(svc('worker').command)).toBe('node --enable-source-maps dist/worker.js');
     expect(text(svc('web').command)).toBe('node --import tsx web/server/index.ts');
     for (const name of ['web', 'worker']) {
       const s = svc(name);
@@ -163,6 +164,7 @@ describe('docker-compose.temporal.yml', () => {
     expect(dockerfile).toMatch(/^\s+npm ci$/m);
     expect(dockerfile).toContain('npm run prisma:generate');
     expect(dockerfile).toContain('npm run build:web');
+    expect(dockerfile).toContain('npm run build:worker');
   });
 
   it('gives web and worker an environment that the config module accepts', () => {

@@ -51,6 +51,12 @@ export class FakeKubernetes {
   private readonly holds = new Map<Method, { released: Promise<void>; entered: () => void }[]>();
   /** Stand-in for the project's Environment rows, read by ensureSandbox. */
   readonly env = new Map<string, Record<string, string>>();
+  /**
+   * Stand-in for the sandbox's app-activity log lines (runtime/app-activity.sh): the times
+   * of requests to each project's app. A project without an entry gives no signal, as a
+   * simulated node does.
+   */
+  readonly appRequests = new Map<string, number[]>();
 
   constructor(readonly opts: FakeActivitiesOptions = {}) {}
 
@@ -207,6 +213,13 @@ export function createFakeActivities(opts: FakeActivitiesOptions = {}): { activi
         if (signal.aborted) throw signal.reason;
         await new Promise((r) => setTimeout(r, 20));
       }
+    },
+    async observeAppActivity(ref, since) {
+      await fake.enter('observeAppActivity', ref);
+      const times = fake.appRequests.get(ref.projectId);
+      if (!times) return { lastRequestAt: null, unavailable: 'no app-activity log (simulated)' };
+      const after = times.filter((t) => t > Date.parse(since));
+      return { lastRequestAt: after.length ? new Date(Math.max(...after)).toISOString() : null };
     },
     async deleteProjectResources(ref) {
       await fake.enter('deleteProjectResources', ref);

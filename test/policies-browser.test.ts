@@ -8,13 +8,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createRequestHandler } from '@remix-run/express';
-import type { ServerBuild } from '@remix-run/node';
 import type { ViteDevServer } from 'vite';
 import { retentionScheduleId } from '../common/schedules';
 import { ensureRetentionSchedule } from '../server/schedules';
 import { ApiClient, startWebHarness, waitFor, type WebHarness } from '../web/test/harness';
 import { launchChromium } from './browser';
+import { mountDevUi } from './web-ui';
 
 const SHOTS = path.resolve('test-results', 'policies');
 const USER = 'pat';
@@ -37,19 +36,7 @@ beforeAll(async () => {
     app: { context: { idleMinuteMs: 2_000, timings: { initialBackoffMs: 100, maxBackoffMs: 400, idleWarningMs: 8_000 } } },
   });
   await ensureRetentionSchedule(h.temporal, h.taskQueue, { stoppedForMs: 1_000, graceMs: 60_000, intervalMs: 3_600_000 });
-  const { createServer } = await import('vite');
-  vite = await createServer({ configFile: path.resolve('web/vite.config.ts'), logLevel: 'silent', server: { middlewareMode: true, hmr: false } });
-  h.web.mountUi((app) => {
-    app.use(vite.middlewares);
-    app.all(
-      '*',
-      createRequestHandler({
-        build: () => vite.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>,
-        mode: 'development',
-        getLoadContext: (_req, res) => ({ user: res.locals.user, api: h.web.webApi }),
-      }),
-    );
-  });
+  vite = await mountDevUi(h.web);
 
   api = new ApiClient(h.baseUrl);
   await api.signIn(USER);

@@ -3,13 +3,12 @@
 // web/server/index.ts attaches it, a lifecycle workflow with fake activities, and a
 // ttyd-protocol peer (bash in a pty) standing in for the sandbox's ttyd.
 import { launchChromium } from './browser';
+import { mountDevUi } from './web-ui';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { createRequestHandler } from '@remix-run/express';
-import type { ServerBuild } from '@remix-run/node';
 import type { ViteDevServer } from 'vite';
 import { ApiClient, startWebHarness, waitFor, type WebHarness } from '../web/test/harness';
 import { attachTerminalProxy, resolveTerminalTarget, type TerminalProxy } from '../web/server/terminal';
@@ -56,19 +55,7 @@ beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   h = await startWebHarness({ prefix: 'fsa_terminal_app', worker: true });
   server = http.createServer(h.web.app);
-  const { createServer } = await import('vite');
-  vite = await createServer({ configFile: path.resolve('web/vite.config.ts'), logLevel: 'silent', server: { middlewareMode: true, hmr: false } });
-  h.web.mountUi((app) => {
-    app.use(vite.middlewares);
-    app.all(
-      '*',
-      createRequestHandler({
-        build: () => vite.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>,
-        mode: 'development',
-        getLoadContext: (_req, res) => ({ user: res.locals.user, api: h.web.webApi }),
-      }),
-    );
-  });
+  vite = await mountDevUi(h.web);
   // As in web/server/index.ts.
   proxy = attachTerminalProxy(server, {
     authenticate: h.web.authenticate,

@@ -1,5 +1,8 @@
-// Builds the lifecycle worker. The workflow bundle is built once per process (or passed
-// in, e.g. by tests that start several workers).
+// Builds the lifecycle worker. The workflow bundle is the one prebuilt by
+// `npm run build:worker` when it sits next to this module (dist/workflow-bundle.js beside
+// the compiled dist/worker.js, the production image), else built once per process from
+// workflows/ (development and tests, through tsx).
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -8,7 +11,10 @@ import type { LifecycleActivities, RetentionActivities } from '../activities/typ
 import { ACTIVITY_HEARTBEAT_MS, TASK_QUEUE } from '../common/lifecycle';
 import { HeartbeatInterceptor } from './heartbeat';
 
-export const WORKFLOWS_PATH = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../workflows/index.ts');
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const WORKFLOWS_PATH = path.resolve(HERE, '../workflows/index.ts');
+/** Written by worker/build.ts next to the compiled worker; never present beside the sources. */
+export const PREBUILT_WORKFLOW_BUNDLE = path.join(HERE, 'workflow-bundle.js');
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
@@ -16,6 +22,12 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 export function lifecycleWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
   return bundle;
+}
+
+/** The prebuilt bundle's path when there is one, else the bundle built here. */
+export async function workflowBundleOption(): Promise<{ codePath: string } | WorkflowBundleWithSourceMap> {
+  if (fs.existsSync(PREBUILT_WORKFLOW_BUNDLE)) return { codePath: PREBUILT_WORKFLOW_BUNDLE };
+  return lifecycleWorkflowBundle();
 }
 
 const noop = () => undefined;
@@ -35,23 +47,33 @@ export interface LifecycleWorkerOptions {
    * holds one while it waits (decision 8), so 100 would let 100 idle projects starve writes.
    */
   maxConcurrentActivityTaskExecutions?: number;
-  /** Sticky cache size; absent: the SDK's default (600 per GiB of heap above 200 MB). */
+  /**
+   * Sticky cache size (default 2,000). The SDK's default depends on the heap limit (600 per
+   * GiB above 200 MiB: about 2,300 with 4 GiB, 180 in a 1 GiB container); a project whose
+   * workflow is not cached replays its whole history on its next task. Figures: README.md,
+   * "Worker sizing".
+   */
   maxCachedWorkflows?: number;
+  /** Workflow task slots (default 40, the SDK's): tasks take milliseconds, the CPU is the limit. */
+  maxConcurrentWorkflowTaskExecutions?: number;
 }
 
 export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 5_000;
+export const DEFAULT_MAX_CACHED_WORKFLOWS = 2_000;
+export const DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS = 40;
 
 export async function createLifecycleWorker(o: LifecycleWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: o.connection,
     namespace: o.namespace ?? 'default',
     taskQueue: o.taskQueue ?? TASK_QUEUE,
-    workflowBundle: await lifecycleWorkflowBundle(),
+    workflowBundle: await workflowBundleOption(),
     activities: o.activities,
     interceptors: { activity: [() => ({ inbound: new HeartbeatInterceptor(ACTIVITY_HEARTBEAT_MS) })] },
     ...(o.identity ? { identity: o.identity } : {}),
     shutdownGraceTime: o.shutdownGraceTime ?? '10s',
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions ?? DEFAULT_MAX_CONCURRENT_ACTIVITIES,
-    ...(o.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: o.maxCachedWorkflows } : {}),
+    maxCachedWorkflows: o.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
+    maxConcurrentWorkflowTaskExecutions: o.maxConcurrentWorkflowTaskExecutions ?? DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS,
   });
 }

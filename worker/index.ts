@@ -54,6 +54,7 @@ async function main() {
     shutdownGraceTime: config.SHUTDOWN_TIMEOUT_MS,
     maxConcurrentActivityTaskExecutions: config.WORKER_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
+    maxConcurrentWorkflowTaskExecutions: config.WORKER_MAX_CONCURRENT_WORKFLOW_TASKS,
   });
   // The retention sweeper's Temporal Schedule follows the configuration (removed when off).
   const retention = await ensureRetentionSchedule(new Client({ connection, namespace: config.TEMPORAL_NAMESPACE }), config.TEMPORAL_TASK_QUEUE, retentionFromConfig(config));

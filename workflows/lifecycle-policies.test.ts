@@ -2,48 +2,17 @@
 // the timeline (every intent with its actor, transitions with durations, errors with their
 // reason; idempotent on activity retry; complete across a worker restart) and the idle
 // auto-stop (warning, "keep running", activity, off), with second-long durations.
-import { randomBytes } from 'node:crypto';
 import type { LifecycleActivities } from '../activities/types';
 import type { ProjectStatusView } from '../common/lifecycle';
-import { createMigratedDatabase } from '../scripts/services/postgres';
-import { createCipher } from '../server/crypto';
-import { createDb, type Db } from '../server/db';
-import { createProjectRows } from '../server/project-rows';
+import type { Db } from '../server/db';
 import { createFakeActivities } from '../test/fake-activities';
-import { createHarness, isStatus, waitForStatus, type Harness } from '../test/lifecycle-harness';
+import { isStatus, waitForStatus, workflowSuite, type Harness } from '../test/lifecycle-harness';
 import { waitFor } from '../test/wait';
-import {
-  activitySignal,
-  keepRunningSignal,
-  setIdlePolicySignal,
-  startSignal,
-  startUpdateWithActor,
-  statusQuery,
-  stopSignal,
-  stopUpdateWithActor,
-} from './messages';
+import { activitySignal, keepRunningSignal, setAppActivitySignal, setIdlePolicySignal, startSignal, startUpdateWithActor, statusQuery, stopSignal, stopUpdateWithActor } from './messages';
 
 let harness: Harness;
-let database: { url: string; drop(): Promise<void> };
 let db: Db;
-const cipher = createCipher(randomBytes(32));
-
-beforeAll(async () => {
-  database = await createMigratedDatabase(process.env.TEST_DATABASE_URL!, 'fsa_wf_policies');
-  db = createDb(database.url, { max: 4 });
-  harness = await createHarness();
-});
-afterEach(() => harness.reset());
-afterAll(async () => {
-  await harness?.close();
-  await db?.$disconnect();
-  await database?.drop();
-});
-
-async function seedProject(projectId: string) {
-  const user = await db.user.upsert({ where: { id: 'user-1' }, create: { id: 'user-1', name: 'u' }, update: {} });
-  await createProjectRows(db, cipher, { id: projectId, userId: user.id, name: `n-${projectId}`, k8sName: `k-${projectId}` });
-}
+const { seedProject } = workflowSuite('fsa_wf_policies', (ready) => ({ harness, db } = ready));
 
 const timeline = (projectId: string) => db.projectEvent.findMany({ where: { projectId }, orderBy: { seq: 'asc' } });
 const fast = { sandboxReadyMs: 100, databaseReadyMs: 100, stopMs: 50 };
@@ -229,5 +198,92 @@ describe('idle auto-stop', () => {
       ['user', 'auto-stop off'],
       ['token', 'auto-stop after 3 s without terminal activity'],
     ]);
+  });
+});
+
+describe('app-URL activity (opt-in per project)', () => {
+  const idleTimings = { idleWarningMs: 1_500 };
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  /** Requests to the app every 300 ms for `ms`, as the sandbox's log would show them (fake). */
+  async function serveRequests(fake: ReturnType<typeof createFakeActivities>['fake'], projectId: string, ms: number, check?: () => Promise<void>) {
+    const until = Date.now() + ms;
+    const times = fake.appRequests.get(projectId) ?? [];
+    fake.appRequests.set(projectId, times);
+    while (Date.now() < until) {
+      times.push(Date.now());
+      await sleep(300);
+      await check?.();
+    }
+  }
+
+  it('keeps an opted-in project running while its app serves requests, says so in the timeline, and names them when it stops', async () => {
+    const { activities, fake } = createFakeActivities({ ...fast, db });
+    await seedProject('app1');
+    await harness.startWorker(activities);
+    const handle = await harness.startProject({ projectId: 'app1', timings: idleTimings, input: { idleTimeoutMs: 4_000, appActivity: true } });
+    const running = await waitForStatus(handle, isStatus('RUNNING'));
+    expect(running.idle).toMatchObject({ appActivity: true, lastActivitySource: null });
+
+    // Requests for 9 s, more than twice the 4 s timeout, and no terminal activity: no stop, no warning.
+    let sawWarning = false;
+    await serveRequests(fake, 'app1', 9_000, async () => {
+      const v = await handle.query(statusQuery);
+      if (v.idle?.warning) sawWarning = true;
+      expect(v.status).toBe('RUNNING');
+    });
+    expect(sawWarning).toBe(false);
+    const active = await handle.query(statusQuery);
+    expect(active.idle).toMatchObject({ lastActivitySource: 'app' });
+
+    const stopped = await waitForStatus(handle, isStatus('STOPPED'));
+    expect(stopped.lastIntent!.actor).toEqual({ kind: 'idle' });
+    expect(stopped.lastIntent!.reason).toMatch(/^idle for 4 s: no terminal activity or requests to the app's URL since \d\d:\d\d UTC \(the last was a request to the app\)$/);
+    const rows = await waitFor(() => timeline('app1'), (r) => r.at(-1)?.toStatus === 'STOPPED', 15_000, 'STOPPED in the timeline');
+    const seen = rows.filter((r) => r.kind === 'app-activity');
+    expect(seen.length).toBeGreaterThanOrEqual(2);
+    expect(seen[0]!.message).toMatch(/^requests to the app's URL until \d\d:\d\d UTC: the idle clock restarts, stops at \d\d:\d\d UTC$/);
+    // Asked at most twice per idle period (before the warning, before the stop), never per request.
+    const asked = fake.calls.filter((c) => c.method === 'observeAppActivity').length;
+    expect(asked).toBeGreaterThanOrEqual(seen.length);
+    expect(asked).toBeLessThanOrEqual(seen.length * 2 + 2);
+    expect(rows.find((r) => r.kind === 'idle-warning')!.message).toMatch(/unless there is terminal activity, a request to the app's URL or "keep running"$/);
+  });
+
+  it('does not count requests of a project that did not opt in; the opt-in signal turns them on while running, recorded with its actor', async () => {
+    const { activities, fake } = createFakeActivities({ ...fast, db });
+    await seedProject('app2');
+    await harness.startWorker(activities);
+    const handle = await harness.startProject({ projectId: 'app2', timings: idleTimings, input: { idleTimeoutMs: 3_000 } });
+    await waitForStatus(handle, isStatus('RUNNING'));
+    const requests = serveRequests(fake, 'app2', 8_000);
+    const stopped = await waitForStatus(handle, isStatus('STOPPED'));
+    await requests;
+    expect(stopped.lastIntent!.reason).toMatch(/^idle for 3 s: no terminal activity since it started at /);
+    expect(fake.calls.some((c) => c.method === 'observeAppActivity')).toBe(false);
+
+    await handle.signal(startSignal, { actor: { kind: 'user', name: 'ada' } });
+    await waitForStatus(handle, isStatus('RUNNING'));
+    await handle.signal(setAppActivitySignal, { enabled: true, actor: { kind: 'user', name: 'ada' } });
+    await waitForStatus(handle, (v) => v.idle?.appActivity === true);
+    await serveRequests(fake, 'app2', 7_000, async () => expect((await handle.query(statusQuery)).status).toBe('RUNNING'));
+    await handle.signal(stopSignal, { actor: { kind: 'user', name: 'ada' } });
+    const rows = await waitFor(() => timeline('app2'), (r) => r.at(-1)?.toStatus === 'STOPPED' && r.some((e) => e.kind === 'app-activity'), 15_000, 'STOPPED');
+    expect(rows.filter((r) => r.kind === 'policy').map((r) => [r.action, r.actorKind, r.actorName, r.message])).toEqual([
+      ['app-activity', 'user', 'ada', "requests to the app's URL count as activity"],
+    ]);
+  });
+
+  it('without a signal from the sandbox (a simulated node, no pod, no log) stops on time and says the requests could not be seen', async () => {
+    const { activities, fake } = createFakeActivities({ ...fast, db });
+    await seedProject('app3');
+    await harness.startWorker(activities);
+    const started = Date.now();
+    const handle = await harness.startProject({ projectId: 'app3', timings: idleTimings, input: { idleTimeoutMs: 3_000, appActivity: true } });
+    const stopped = await waitForStatus(handle, isStatus('STOPPED'));
+    expect(Date.now() - started).toBeLessThan(15_000);
+    expect(stopped.lastIntent!.reason).toMatch(
+      /^idle for 3 s: no terminal activity or requests to the app's URL since it started at \d\d:\d\d UTC; requests to the app could not be seen: no app-activity log \(simulated\)$/,
+    );
+    expect(fake.calls.filter((c) => c.method === 'observeAppActivity')).toHaveLength(2);
   });
 });

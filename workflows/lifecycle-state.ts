@@ -2,6 +2,7 @@
 // and pure functions: the workflow mutates it, the query and the projection read it.
 import {
   STAGE_NAMES,
+  type ActivitySource,
   type Actor,
   type CarriedState,
   type DesiredState,
@@ -34,6 +35,11 @@ export class LifecycleState {
   /** When the idle clock started: RUNNING reached, "keep running", policy change. */
   idleSince: number | null;
   idleWarning: { stopAt: string } | null;
+  /** App-URL activity is known to this run (patched): runs from before it replay without. */
+  appUrl = false;
+  /** Requests to the app's URL count as activity (the project opted in). */
+  appActivity: boolean;
+  lastActivitySource: ActivitySource | null;
   lastIntent: IntentRecord | null;
   eventSeq: number;
   pendingEvents: TimelineEvent[];
@@ -59,6 +65,8 @@ export class LifecycleState {
     this.lastActivityAt = c?.idle?.lastActivityAt ?? null;
     this.idleSince = c?.idle?.since ?? null;
     this.idleWarning = c?.idle?.warning ?? null;
+    this.appActivity = c?.idle?.app ?? input.appActivity ?? false;
+    this.lastActivitySource = c?.idle?.source ?? null;
     this.lastIntent = c?.lastIntent ?? null;
     this.eventSeq = c?.eventSeq ?? 0;
     this.pendingEvents = c?.pendingEvents ? [...c.pendingEvents] : [];
@@ -93,6 +101,7 @@ export class LifecycleState {
       since: this.idleSince ? new Date(this.idleSince).toISOString() : null,
       stopAt: stopAt ? new Date(stopAt).toISOString() : null,
       warning: this.idleWarning,
+      ...(this.appUrl ? { appActivity: this.appActivity, lastActivitySource: this.lastActivitySource } : {}),
     };
   }
 
@@ -129,7 +138,13 @@ export class LifecycleState {
       updatedAt: this.updatedAt,
       ...(this.policies
         ? {
-            idle: { timeoutMs: this.idleTimeoutMs, lastActivityAt: this.lastActivityAt, since: this.idleSince, warning: this.idleWarning },
+            idle: {
+              timeoutMs: this.idleTimeoutMs,
+              lastActivityAt: this.lastActivityAt,
+              since: this.idleSince,
+              warning: this.idleWarning,
+              ...(this.appUrl ? { app: this.appActivity, source: this.lastActivitySource } : {}),
+            },
             lastIntent: this.lastIntent,
             eventSeq: this.eventSeq,
             pendingEvents: this.pendingEvents,

@@ -6,6 +6,7 @@ import {
   SIGNALS,
   STATUS_QUERY,
   type ActivityReport,
+  type AppActivityArgs,
   type DesiredState,
   type IdlePolicyArgs,
   type IntentArgs,
@@ -24,6 +25,8 @@ export const activitySignal = defineSignal<[ActivityReport]>(SIGNALS.activity);
 /** "Keep running": restarts the idle clock, dismisses the warning. */
 export const keepRunningSignal = defineSignal<[IntentArgs?]>(SIGNALS.keepRunning);
 export const setIdlePolicySignal = defineSignal<[IdlePolicyArgs]>(SIGNALS.setIdlePolicy);
+/** Opts in or out of app-URL activity (docs/decisions/0010-app-url-activity.md). */
+export const setAppActivitySignal = defineSignal<[AppActivityArgs]>(SIGNALS.setAppActivity);
 export const statusQuery = defineQuery<ProjectStatusView>(STATUS_QUERY);
 
 /** What an accepted intent update returns: the desired state it set and the status now. */

@@ -2,42 +2,17 @@
 // and the real status projection in PostgreSQL.
 import { WorkflowFailedError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { ProjectStatusKey } from '../common/search-attributes';
-import { createMigratedDatabase } from '../scripts/services/postgres';
-import { randomBytes } from 'node:crypto';
-import { createCipher } from '../server/crypto';
-import { createDb, type Db } from '../server/db';
-import { createProjectRows } from '../server/project-rows';
+import type { Db } from '../server/db';
 import { createFakeActivities } from '../test/fake-activities';
-import { createHarness, isStatus, waitForStatus, type Harness } from '../test/lifecycle-harness';
+import { isStatus, waitForStatus, workflowSuite, type Harness } from '../test/lifecycle-harness';
 import { waitFor } from '../test/wait';
 import { deleteSignal, deleteUpdate, environmentChangedSignal, startSignal, startUpdate, statusQuery, stopSignal, stopUpdate } from './messages';
 
 let harness: Harness;
+let db: Db;
+const { seedProject } = workflowSuite('fsa_wf', (ready) => ({ harness, db } = ready));
 
 const projectRow = (id: string) => () => db.project.findUniqueOrThrow({ where: { id }, include: { sandboxes: true, databases: true } });
-let database: { url: string; drop(): Promise<void> };
-let db: Db;
-const cipher = createCipher(randomBytes(32));
-
-beforeAll(async () => {
-  database = await createMigratedDatabase(process.env.TEST_DATABASE_URL!, 'fsa_wf');
-  db = createDb(database.url, { max: 4 });
-  harness = await createHarness();
-});
-
-afterEach(() => harness.reset());
-
-afterAll(async () => {
-  await harness?.close();
-  await db?.$disconnect();
-  await database?.drop();
-});
-
-/** Inserts the rows the web writes at creation, so the projection has something to update. */
-async function seedProject(projectId: string) {
-  const user = await db.user.upsert({ where: { id: 'user-1' }, create: { id: 'user-1', name: 'u' }, update: {} });
-  await createProjectRows(db, cipher, { id: projectId, userId: user.id, name: `n-${projectId}`, k8sName: `k-${projectId}` });
-}
 
 describe('projectLifecycle', () => {
   it('creates a project, reports progress, projects status to PostgreSQL and search attributes', async () => {
@@ -295,6 +270,29 @@ describe('projectLifecycle', () => {
     expect(order.slice(0, 2)).toEqual(['ensureSandbox:end', `${next}:start`]);
     if (what === 'stop') expect(fake.sandboxes.get(projectId)?.replicas).toBe(0);
     else expect((await handle.result()).status).toBe('TERMINATED');
+  });
+
+  it('coalesces the projection: behind a write in flight only the latest view waits, with every timeline entry', async () => {
+    const { activities, fake } = createFakeActivities({ sandboxReadyMs: 200, databaseReadyMs: 200 });
+    await harness.startWorker(activities);
+    const projectId = 'coalesce1';
+    // The first write (the CREATING view) is held while the project goes all the way up.
+    const held = fake.holdNext('recordStatus');
+    const handle = await harness.startProject({ projectId });
+    await held.entered;
+    await waitForStatus(handle, isStatus('RUNNING'));
+    held.release();
+    await waitFor(async () => fake.recorded.filter((v) => v.projectId === projectId), (vs) => vs.at(-1)?.status === 'RUNNING', 10_000, 'the RUNNING view written');
+    await new Promise((r) => setTimeout(r, 500));
+    const written = fake.recorded.filter((v) => v.projectId === projectId);
+    // The held view, then the latest one: the views in between were never written.
+    expect(written.map((v) => v.status)).toEqual(['CREATING', 'RUNNING']);
+    // No timeline entry was lost on the way: every transition up to RUNNING, once each.
+    const transitions = fake.timeline.filter((e) => e.kind === 'transition').map((e) => e.to);
+    expect(transitions[0]).toBe('CREATING');
+    expect(transitions.at(-1)).toBe('RUNNING');
+    const ids = fake.timeline.map((e) => e.id);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 
   it('accepts start/stop/delete as Updates that return the desired state, and rejects a start after delete with the reason', async () => {

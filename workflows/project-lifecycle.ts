@@ -22,7 +22,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { DatabaseObservation, LifecycleActivities, ProjectWatchRequest, ProjectWatchResult, SandboxObservation } from '../activities/types';
+import type { AppActivityObservation, DatabaseObservation, LifecycleActivities, ProjectWatchRequest, ProjectWatchResult, SandboxObservation } from '../activities/types';
 import {
   ACTIVITY_HEARTBEAT_TIMEOUT_MS,
   DEFAULT_TIMINGS,
@@ -36,7 +36,7 @@ import {
   type ProjectRef,
   type ProjectStatusView,
 } from '../common/lifecycle';
-import { formatMinutes, idleStopReason, normalizeActor, normalizeReason } from '../common/policies';
+import { formatMinutes, idleStopReason, normalizeActor, normalizeReason, utcClock } from '../common/policies';
 import { ProjectNameKey, ProjectOwnerKey, ProjectStatusKey } from '../common/search-attributes';
 import { RESOURCE_STATUSES, type ProjectStatus, type ResourceStatus } from '../common/status';
 import { LifecycleState, nextBackoff, visibleKey } from './lifecycle-state';
@@ -46,6 +46,7 @@ import {
   environmentChangedSignal,
   activitySignal,
   keepRunningSignal,
+  setAppActivitySignal,
   setIdlePolicySignal,
   startSignal,
   startUpdateWithActor,
@@ -81,6 +82,15 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   // (decision 8). Runs recorded before them poll, and sleep while settled.
   const watchReadiness = patched('watch-readiness');
   const driftRepair = patched('drift-repair');
+  // The projection queue coalesces: while one write is in flight, only the latest view
+  // waits (with every timeline entry queued meanwhile). Runs recorded before it wrote
+  // every view in turn.
+  const coalesceProjection = patched('coalesce-projection');
+  // App-URL activity (decision 10): a project opted in has the sandbox asked, when its idle
+  // deadline comes, whether the app served requests meanwhile. Runs recorded before it
+  // replay without (and ignore the opt-in signal).
+  const appUrl = policies && patched('app-url-activity');
+  state.appUrl = appUrl;
   const runId = workflowInfo().runId;
   if (!input.carried && policies) {
     const actor = normalizeActor({ actor: input.createdBy });
@@ -139,6 +149,7 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
       const seen = Math.min(at, Date.now());
       if (seen <= (state.lastActivityAt ?? 0)) return;
       state.lastActivityAt = seen;
+      if (appUrl) state.lastActivitySource = 'terminal';
       // The idle timer re-arms itself lazily when it fires; only a warning on show needs
       // the loop now (to take it down).
       if (state.idleWarning) {
@@ -167,6 +178,20 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
         actor: normalizeActor(a),
         action: 'idle',
         message: raw === null ? 'auto-stop off' : `auto-stop after ${formatMinutes(raw)} without terminal activity`,
+      });
+      idleWake++;
+    };
+  }
+  if (appUrl) {
+    signals[setAppActivitySignal.name] = (a) => {
+      const enabled = (a as { enabled?: unknown } | undefined)?.enabled;
+      if (typeof enabled !== 'boolean') return void log.warn('ignoring setAppActivity: enabled must be true or false');
+      state.appActivity = enabled;
+      state.record(runId, {
+        kind: 'policy',
+        actor: normalizeActor(a),
+        action: 'app-activity',
+        message: enabled ? "requests to the app's URL count as activity" : "requests to the app's URL no longer count as activity",
       });
       idleWake++;
     };
@@ -239,6 +264,55 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   });
 
   /**
+   * Reads the sandbox's app-activity signal: short, two attempts; a failure is no signal
+   * (the idle policy goes on as if no request came), never a fault.
+   */
+  const appProbe = proxyActivities<LifecycleActivities>({
+    startToCloseTimeout: '20s',
+    scheduleToCloseTimeout: '45s',
+    retry: { initialInterval: timings.initialBackoffMs, maximumAttempts: 2, nonRetryableErrorTypes: [...NON_RETRYABLE_ERROR_TYPES] },
+    summary: 'read app activity',
+  });
+  /** Why the last look at the app's requests saw nothing to read (for the stop's reason). */
+  let appUnavailable: string | null = null;
+  /**
+   * Asks the sandbox whether the app served requests since the idle clock's base; if so,
+   * that is activity (source "app"): the clock restarts from it and the timeline says so.
+   */
+  const checkAppActivity = async (): Promise<boolean> => {
+    const base = Math.max(state.lastActivityAt ?? 0, state.idleSince ?? 0);
+    let r: AppActivityObservation;
+    try {
+      r = await appProbe.observeAppActivity(ref, new Date(base).toISOString());
+    } catch (err) {
+      if (isCancellation(err)) throw err;
+      log.warn('reading app activity failed; counted as no requests', { error: String(err) });
+      appUnavailable = 'the sandbox could not be asked';
+      return false;
+    }
+    const at = r.lastRequestAt ? Date.parse(r.lastRequestAt) : NaN;
+    if (!Number.isFinite(at)) {
+      appUnavailable = r.unavailable ?? null;
+      return false;
+    }
+    appUnavailable = null;
+    const seenAt = Math.min(at, Date.now());
+    if (seenAt <= base) return false;
+    state.lastActivityAt = seenAt;
+    state.lastActivitySource = 'app';
+    state.idleWarning = null;
+    const iso = new Date(seenAt).toISOString();
+    const stopAt = state.idleStopAt();
+    state.record(runId, {
+      kind: 'app-activity',
+      actor: { kind: 'idle' },
+      action: 'app',
+      message: `requests to the app's URL until ${utcClock(iso)}: the idle clock restarts${stopAt ? `, stops at ${utcClock(new Date(stopAt).toISOString())}` : ''}`,
+    });
+    return true;
+  };
+
+  /**
    * The watch activity: reads only, so a cancellation does not wait for it (it ends at its
    * next heartbeat). Allowed to run for its wait plus the final observation.
    */
@@ -259,6 +333,28 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
   // Projection writes run one after another, in order, beside the lifecycle: Kubernetes
   // work never waits for them. The run awaits the tail before it ends or hands over.
   let projectionTail: Promise<void> = Promise.resolve();
+  /** Coalesced queue: the view (and timeline entries) to write after the one in flight. */
+  let queuedView: { view: ProjectStatusView; events: TimelineEvent[] } | undefined;
+  let projectionWriting = false;
+  const writeProjection = (view: ProjectStatusView, events: TimelineEvent[]): Promise<void> => {
+    const timeline = events.length ? { ownerId: input.ownerId, projectName: input.projectName, events } : undefined;
+    // The projection must not be lost to a cancellation: it runs outside the step scope.
+    return CancellationScope.nonCancellable(() => (timeline ? projection.recordStatus(view, timeline) : projection.recordStatus(view))).catch(
+      (err: unknown) => {
+        // The timeline must not be lost: its entries go with the next write (ids make it idempotent).
+        if (timeline) state.pendingEvents.unshift(...events);
+        log.warn('status projection failed; it is written again on the next change', { error: String(err) });
+      },
+    );
+  };
+  const drainProjection = async () => {
+    while (queuedView) {
+      const next = queuedView;
+      queuedView = undefined;
+      await writeProjection(next.view, next.events);
+    }
+    projectionWriting = false;
+  };
   const publish = () => {
     const visibleChange = visibleKey(state.view()) !== published;
     if (!visibleChange && (!policies || state.pendingEvents.length === 0)) return;
@@ -280,6 +376,15 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     const view = state.view();
     published = visibleKey(view);
     const events: TimelineEvent[] = state.pendingEvents.splice(0);
+    if (coalesceProjection) {
+      // A newer view replaces one still waiting; its entries join the waiting ones.
+      queuedView = { view, events: queuedView ? [...queuedView.events, ...events] : events };
+      if (!projectionWriting) {
+        projectionWriting = true;
+        projectionTail = drainProjection();
+      }
+      return;
+    }
     const timeline = events.length ? { ownerId: input.ownerId, projectName: input.projectName, events } : undefined;
     // The projection must not be lost to a cancellation: it runs outside the step scope.
     projectionTail = projectionTail
@@ -706,6 +811,8 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
     // The drift watch runs beside the idle timer while the project stays settled.
     let drift: CancellationScope | undefined;
     let drifted: ReturnType<typeof deviation> | undefined;
+    /** The deadline (and phase: warning or stop) the app was last asked about: once each. */
+    let appAsked = '';
     const stopDriftWatch = () => {
       drift?.cancel();
       drift = undefined;
@@ -718,15 +825,25 @@ export async function projectLifecycle(input: LifecycleInput): Promise<ProjectSt
         if (stopAt !== null) {
           const now = Date.now();
           const warnAt = stopAt - timings.idleWarningMs;
+          // Opted in to app-URL activity: before the warning and again before the stop, the
+          // sandbox is asked whether the app served requests since the last activity.
+          if (appUrl && state.appActivity && now >= warnAt && appAsked !== `${stopAt}:${now >= stopAt}`) {
+            appAsked = `${stopAt}:${now >= stopAt}`;
+            await checkAppActivity();
+            if (wake !== seen) return;
+            continue; // decide again: the deadline may have moved
+          }
           if (now >= stopAt) {
             const idle = state.idleView()!;
-            want('STOPPED', { reason: idleStopReason(state.idleTimeoutMs!, idle.lastActivityAt, idle.since) }, { kind: 'idle' });
+            const app = appUrl && state.appActivity ? { source: state.lastActivitySource, unavailable: appUnavailable } : undefined;
+            want('STOPPED', { reason: idleStopReason(state.idleTimeoutMs!, idle.lastActivityAt, idle.since, app) }, { kind: 'idle' });
             publish();
             return;
           }
           if (now >= warnAt && state.idleWarning?.stopAt !== new Date(stopAt).toISOString()) {
             state.idleWarning = { stopAt: new Date(stopAt).toISOString() };
-            state.record(runId, { kind: 'idle-warning', actor: { kind: 'idle' }, message: `stops at ${state.idleWarning.stopAt} unless there is terminal activity or "keep running"` });
+            const unless = appUrl && state.appActivity ? `terminal activity, a request to the app's URL` : 'terminal activity';
+            state.record(runId, { kind: 'idle-warning', actor: { kind: 'idle' }, message: `stops at ${state.idleWarning.stopAt} unless there is ${unless} or "keep running"` });
           }
           timeoutMs = (now >= warnAt ? stopAt : warnAt) - now;
         } else if (state.idleWarning) {

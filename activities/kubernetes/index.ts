@@ -2,7 +2,6 @@
 // recordStatus). Each is idempotent: writes are server-side apply (create-or-patch in one
 // request), deleting what is gone succeeds, and errors are mapped for Temporal's retry
 // policy in errors.ts. Secrets are loaded here, never passed in workflow inputs.
-import { randomInt } from 'node:crypto';
 import type { Logger } from 'pino';
 import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
@@ -14,7 +13,9 @@ import type { Cipher } from '../../server/crypto';
 import type { Db } from '../../server/db';
 import type { EgressPolicy } from '../../server/egress';
 import type { DatabaseObservation, LifecycleActivities, ProjectWatchResult, SandboxObservation, SandboxUrls } from '../types';
+import { readAppActivity } from './app-activity';
 import { mapKubeError, nonRetryable } from './errors';
+import { isSandboxHost, normalizeDomain, randomHostLabel } from './hosts';
 import { KubeApiError, type KubeClient, type KubeObject, type ObjectKey } from './kube-client';
 import {
   databaseCluster,
@@ -85,14 +86,6 @@ const OWNER_ENV_KEYS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL'];
 
 /** The pods of the project's StatefulSet. */
 const podSelector = (ref: ProjectRef) => `${LABELS.app}=${resourceNames(ref.k8sName).statefulSet},${LABELS.projectId}=${ref.projectId}`;
-
-const HOST_CHARS = 'abcdefghijklmnopqrstuvwxyz0123456789';
-/** 12 random characters, starting with a letter (a valid DNS label). */
-export function randomHostLabel(): string {
-  let s = HOST_CHARS[randomInt(26)]!;
-  for (let i = 1; i < 12; i++) s += HOST_CHARS[randomInt(HOST_CHARS.length)];
-  return s;
-}
 
 type Sts = KubeObject & {
   spec?: { replicas?: number };
@@ -172,7 +165,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
   const clients = deps.userClients ?? createUserClients({ db, cipher, adminKubeconfig: deps.adminKubeconfig, egress: deps.egress, logger, requestTimeoutMs: deps.requestTimeoutMs });
   const ingressClassName = deps.ingressClassName ?? 'nginx';
   const scheme = deps.urlScheme ?? 'https';
-  const domain = deps.clusterDomain.replace(/^\.+|\.+$/g, '');
+  const domain = normalizeDomain(deps.clusterDomain);
 
   /** Runs one API call; errors come back mapped and naming the object. */
   async function call<T>(client: KubeClient, key: ObjectKey, fn: () => Promise<T>): Promise<T> {
@@ -256,9 +249,21 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
   async function ingressHost(client: KubeClient, key: ObjectKey): Promise<string> {
     const existing = await get<KubeObject & { spec?: { rules?: Array<{ host?: string }> } }>(client, key);
     const host = existing?.spec?.rules?.[0]?.host;
-    // Keep the URL stable across re-ensures; a host from another domain is replaced.
-    if (host && host.endsWith(`.${domain}`)) return host;
+    // Keep the URL stable across re-ensures; a host the platform did not make is replaced.
+    if (isSandboxHost(host, domain)) return host;
     return `${randomHostLabel()}.${domain}`;
+  }
+
+  /**
+   * The Ingress's host when it is one the platform made; a host edited in the user's cluster
+   * is never published nor connected to (null: the workflow keeps the URLs it knows, and the
+   * next start restores the Ingress).
+   */
+  function platformHost(ref: ProjectRef, ingress: (KubeObject & { spec?: { rules?: Array<{ host?: string }> } }) | null): string | null {
+    const host = ingress?.spec?.rules?.[0]?.host;
+    if (host === undefined || isSandboxHost(host, domain)) return host ?? null;
+    logger.warn({ projectId: ref.projectId, ingress: ingress?.metadata.name }, 'an Ingress host was changed outside the platform; it is ignored and restored on the next start');
+    return null;
   }
 
   const portSuffix = deps.urlPort ? `:${deps.urlPort}` : '';
@@ -384,8 +389,8 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
         get<Ing>(client, { ...INGRESS, name: names.appIngress, namespace: ns }),
         get<Ing>(client, { ...INGRESS, name: names.ttydIngress, namespace: ns }),
       ]);
-      const publicUrl = urlOf(appIng?.spec?.rules?.[0]?.host);
-      const ttydUrl = urlOf(ttydIng?.spec?.rules?.[0]?.host);
+      const publicUrl = urlOf(platformHost(ref, appIng));
+      const ttydUrl = urlOf(platformHost(ref, ttydIng));
       const derived = deriveSandbox(sts, pods, names.statefulSet);
       const obs: SandboxObservation = { status: derived.status, publicUrl, ttydUrl };
       if (derived.reason) obs.reason = derived.reason;
@@ -450,6 +455,10 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
         request.database ? activities.observeDatabase(ref) : undefined,
       ]);
       return { changed, ...(sandbox ? { sandbox } : {}), ...(database ? { database } : {}) };
+    },
+
+    async observeAppActivity(ref, since) {
+      return readAppActivity(await clients.forUser(ref.ownerId), ref, since, logger);
     },
 
     async deleteProjectResources(ref) {

@@ -100,7 +100,7 @@ export type WatchEvent<T extends KubeObject = KubeObject> =
   | { type: 'BOOKMARK'; object: { metadata: { resourceVersion: string } } }
   | { type: 'ERROR'; object: { kind?: string; code?: number; reason?: string; message?: string } };
 
-export interface WatchOptions extends Omit<ListOptions, 'allNamespaces' | 'resourceVersion'>, Pick<StreamOptions, 'signal' | 'maxLineBytes'> {
+export interface WatchOptions extends Omit<ListOptions, 'resourceVersion'>, Pick<StreamOptions, 'signal' | 'maxLineBytes'> {
   /** From the list (or the last event/bookmark): only changes after it are sent. */
   resourceVersion: string;
   /** The server ends the watch after this long (the caller watches again from the last version). */
@@ -111,6 +111,8 @@ export interface RequestOptions {
   body?: unknown;
   contentType?: string;
   query?: Record<string, string | undefined>;
+  /** The answer's text instead of its JSON. */
+  text?: boolean;
 }
 
 const APPLY_PATCH = 'application/apply-patch+yaml';
@@ -137,8 +139,18 @@ export class KubeClient {
     this.http.close();
   }
 
+  /** Closes the connections once no request or watch is in flight (a client evicted from a cache). */
+  closeWhenIdle(): void {
+    this.http.closeWhenIdle();
+  }
+
+  /** Requests and watches in flight. */
+  get active(): number {
+    return this.http.active;
+  }
+
   request<T>(method: string, path: string, opts: RequestOptions = {}): Promise<T> {
-    const r: KubeRequest = { method, path, query: opts.query, body: opts.body, contentType: opts.contentType };
+    const r: KubeRequest = { method, path, query: opts.query, body: opts.body, contentType: opts.contentType, ...(opts.text ? { text: true } : {}) };
     return this.http.request<T>(r);
   }
 
@@ -171,8 +183,7 @@ export class KubeClient {
 
   /** The items and the list's resourceVersion, from which a watch continues. */
   async listWithVersion<T extends KubeObject>(key: Omit<ObjectKey, 'name'>, opts: ListOptions = {}): Promise<{ items: T[]; resourceVersion: string }> {
-    // A list without a namespace is across all namespaces.
-    const path = opts.allNamespaces ? resourcePath(key, '').replace(/\/namespaces\/[^/]*\//, '/') : resourcePath(key, this.namespace);
+    const path = this.collectionPath(key, opts.allNamespaces);
     const res = await this.request<{ items?: T[]; metadata?: { resourceVersion?: string } }>('GET', path, {
       query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, resourceVersion: opts.resourceVersion },
     });
@@ -181,15 +192,20 @@ export class KubeClient {
     return { items, resourceVersion: res?.metadata?.resourceVersion ?? '' };
   }
 
+  /** The kind's collection in the client's namespace, or across all namespaces. */
+  private collectionPath(key: Omit<ObjectKey, 'name'>, allNamespaces?: boolean): string {
+    return allNamespaces ? resourcePath(key, '').replace(/\/namespaces\/[^/]*\//, '/') : resourcePath(key, this.namespace);
+  }
+
   /**
-   * Watches the kind in the client's namespace from `resourceVersion`, with bookmarks.
+   * Watches the kind in the client's namespace (or all, `allNamespaces`) from `resourceVersion`, with bookmarks.
    * Yields events until the server ends the watch (timeoutSeconds), the signal aborts, or
    * the connection fails (thrown). An ERROR event (410 Gone) means: list again.
    */
   async *watch<T extends KubeObject>(key: Omit<ObjectKey, 'name'>, opts: WatchOptions): AsyncGenerator<WatchEvent<T>, void, undefined> {
     const stream = this.http.stream(
       {
-        path: resourcePath(key, this.namespace),
+        path: this.collectionPath(key, opts.allNamespaces),
         query: {
           watch: '1',
           resourceVersion: opts.resourceVersion,

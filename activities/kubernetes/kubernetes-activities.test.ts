@@ -316,6 +316,26 @@ describe('a project through every activity, each run twice', () => {
     expect(obs).toMatchObject({ publicUrl: first.publicUrl, ttydUrl: first.ttydUrl });
   });
 
+  it('an Ingress host edited in the user\'s cluster is never published and is replaced on the next ensure', async () => {
+    const before = await acts.observeSandbox(ref);
+    const ING = { apiVersion: 'networking.k8s.io/v1', kind: 'Ingress' };
+    // The user points both Ingresses at addresses of their choosing (their own kubeconfig can).
+    for (const [name, host] of [
+      [names().ttydIngress, '169.254.169.254.nip.io'],
+      [names().appIngress, `x.${new URL(before.publicUrl!).host}`],
+    ] as const) {
+      const ing = (await get(ING, name, ns))!;
+      await admin.mergePatch({ ...ING, name, namespace: ns }, { spec: { rules: [{ ...ing.spec.rules[0], host }] } });
+    }
+    const obs = await acts.observeSandbox(ref);
+    expect(obs.ttydUrl).toBeNull();
+    expect(obs.publicUrl).toBeNull();
+    const again = await acts.ensureSandboxNetwork(ref);
+    for (const url of [again.publicUrl, again.ttydUrl]) expect(url).toMatch(new RegExp(`^https://[a-z][a-z0-9]{11}\\.${DOMAIN.replace('.', '\\.')}$`));
+    expect((await get(ING, names().ttydIngress, ns))!.spec.rules[0].host).toBe(new URL(again.ttydUrl).host);
+    expect(await acts.observeSandbox(ref)).toMatchObject(again);
+  });
+
   it('an environment change replaces the env whole: a deleted key disappears from the pod', async () => {
     const podBefore = (await get({ apiVersion: 'v1', kind: 'Pod' }, `${names().statefulSet}-0`, ns))!;
     await db.environment.deleteMany({ where: { projectId: ref.projectId, key: 'FOO' } });

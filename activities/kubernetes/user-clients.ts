@@ -47,12 +47,14 @@ export function userNamespace(userId: string): string {
 
 export function createUserClients(deps: UserClientsDeps) {
   const timeoutMs = deps.requestTimeoutMs ?? 10_000;
-  // Bounded, so a worker serving many users holds a bounded number of connection pools. A
-  // dropped client is closed once its last request can no longer be in flight.
-  const retire = (client: KubeClient) => setTimeout(() => client.close(), timeoutMs + 1_000).unref();
+  // Bounded (LRU), so a worker serving many users holds a bounded number of idle connection
+  // pools. A dropped client (evicted, or replaced by a changed kubeconfig) has its HTTP
+  // agents destroyed once its last request or watch ends: a settled project's drift watch
+  // holds its client for hours, and closing under it would break the watch (and make the
+  // retried watch evict another user's client in turn).
   const cache = new LRUCache<string, { hash: string; client: KubeClient }>({
     max: deps.maxClients ?? 500,
-    dispose: (entry) => retire(entry.client),
+    dispose: (entry) => entry.client.closeWhenIdle(),
   });
   const provisioning = new Map<string, Promise<void>>();
   let admin: KubeClient | undefined;

@@ -114,3 +114,31 @@ it('ends a stream whose line is longer than the bound, and a watch that is refus
   await expect(w.ready).rejects.toMatchObject({ status: 403, message: expect.stringContaining('cannot watch') });
   await expect(w.done).rejects.toMatchObject({ status: 403 });
 });
+
+it('a client closed when idle (dropped from the client cache) keeps its open watch and closes after it ends', async () => {
+  let watches = 0;
+  handler = (_req, res, url) => {
+    res.setHeader('content-type', 'application/json');
+    if (!url.searchParams.get('watch')) return res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items: [pod('a', '9')] }));
+    watches++;
+    // Held open: the first event now, the next one after the client was dropped.
+    res.write(line({ type: 'ADDED', object: pod('b', '11') }));
+    setTimeout(() => res.write(line({ type: 'ADDED', object: pod('c', '12') })), 300);
+  };
+  const c = client();
+  const ac = new AbortController();
+  const w = new ObjectSetWatch<KubeObject>({ client: c, kind: STS, signal: ac.signal, onChange: () => undefined });
+  await until(() => w.items.has('b'), 'the first event');
+  expect(c.active).toBe(1);
+  c.closeWhenIdle();
+  // The stream is not cut: the later event still arrives on it.
+  await until(() => w.items.has('c'), 'the event after the drop');
+  expect(watches).toBe(1);
+  ac.abort();
+  await w.done;
+  await until(() => c.active === 0, 'the watch released');
+  await until(() => closed.length >= 2, 'the connections closed');
+  // A late request on the dropped client is served (and closes it again).
+  await expect(c.list(STS)).resolves.toHaveLength(1);
+  await until(() => c.active === 0, 'the late request released');
+});

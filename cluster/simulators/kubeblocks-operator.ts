@@ -10,7 +10,7 @@
 // pod's readiness instead of a timer. Without it (kwok), no PostgreSQL runs.
 import { randomBytes } from 'node:crypto';
 import { KubeApiError, keyOf, type KubeClient, type KubeObject } from '../../activities/kubernetes/kube-client';
-import { startPollLoop, type PollLoop } from './poll-loop';
+import { objectKey, startController, type Controller, type ReconcileTools } from './controller';
 import { POSTGRESQL_IMAGE_UID } from '../images';
 
 export const KUBEBLOCKS_FINALIZER = 'cluster.kubeblocks.io/finalizer';
@@ -31,7 +31,6 @@ interface ClusterObject extends KubeObject {
 export interface KubeblocksSimulatorOptions {
   /** How long a transitional phase (Creating, Stopping, Updating, Deleting) lasts. */
   phaseDelayMs?: number;
-  intervalMs?: number;
   log?: (msg: string) => void;
   /** Run a real PostgreSQL of this image per Cluster (needs a node that runs containers). */
   database?: { image: string };
@@ -43,6 +42,11 @@ interface StatefulSetObject extends KubeObject {
 }
 
 const STATEFULSET = { apiVersion: 'apps/v1', kind: 'StatefulSet' } as const;
+const POD = { apiVersion: 'v1', kind: 'Pod' } as const;
+const MANAGED = 'app.kubernetes.io/managed-by=kubeblocks';
+const INSTANCE = 'app.kubernetes.io/instance';
+/** Owned objects (Service, Secret) are looked at again after this long (one may be deleted by hand). */
+const OWNED_RECHECK_MS = 30_000;
 
 /** What KubeBlocks would run for the Cluster: one PostgreSQL pod per replica, its data on a PVC. */
 export function databaseStatefulSet(c: ClusterObject, image: string, replicas: number, labels: Record<string, string>, ownerReferences: Array<Record<string, unknown>>): KubeObject {
@@ -103,11 +107,16 @@ export function databaseServiceName(cluster: string): string {
   return `${cluster}-postgresql`;
 }
 
-export function startKubeblocksOperatorSimulator(client: KubeClient, opts: KubeblocksSimulatorOptions = {}): PollLoop {
+export function startKubeblocksOperatorSimulator(client: KubeClient, opts: KubeblocksSimulatorOptions = {}): Controller {
   const delay = opts.phaseDelayMs ?? 1_000;
   const log = opts.log ?? (() => {});
   // When each Cluster (by uid) entered its current phase.
   const since = new Map<string, { phase: string; at: number }>();
+  // When each Cluster's Service and Secret were last made sure of.
+  const owned = new Map<string, number>();
+  // The Cluster generation whose StatefulSet this process applied.
+  const applied = new Map<string, number | undefined>();
+  type Tools = ReconcileTools<'clusters' | 'statefulsets' | 'pods'>;
 
   const setPhase = async (c: ClusterObject, phase: string) => {
     await client.mergePatch(
@@ -115,22 +124,28 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
       { status: { phase, observedGeneration: c.metadata.generation, components: { postgresql: { phase } } } },
       'status',
     );
-    since.set(c.metadata.uid!, { phase, at: Date.now() });
+    // A pass on a cached object older than this write must not restart the phase's clock.
+    if (since.get(c.metadata.uid!)?.phase !== phase) since.set(c.metadata.uid!, { phase, at: Date.now() });
   };
-  const elapsed = (c: ClusterObject) => {
+  /** How long the Cluster has been in its phase; with `t`, the pass runs again when `delay` is up. */
+  const elapsed = (c: ClusterObject, t?: Tools) => {
     const s = since.get(c.metadata.uid!);
-    if (!s || s.phase !== c.status?.phase) {
+    let ms = Date.now() - (s?.at ?? 0);
+    if (!s || s.phase !== (c.status?.phase ?? '')) {
       // Entered this phase before we saw it (e.g. simulator restarted): count from now.
       since.set(c.metadata.uid!, { phase: c.status?.phase ?? '', at: Date.now() });
-      return 0;
+      ms = 0;
     }
-    return Date.now() - s.at;
+    if (t && ms < delay) t.requeueAfter(delay - ms + 5);
+    return ms;
   };
 
   const ensureOwned = async (c: ClusterObject) => {
+    const uid = c.metadata.uid!;
+    if (Date.now() - (owned.get(uid) ?? 0) < OWNED_RECHECK_MS) return;
     const ns = c.metadata.namespace!;
     const name = c.metadata.name;
-    const labels = { ...(c.metadata.labels ?? {}), 'app.kubernetes.io/instance': name, 'app.kubernetes.io/managed-by': 'kubeblocks' };
+    const labels = { ...(c.metadata.labels ?? {}), [INSTANCE]: name, 'app.kubernetes.io/managed-by': 'kubeblocks' };
     const ownerReferences = [{ apiVersion: CLUSTER.apiVersion, kind: CLUSTER.kind, name, uid: c.metadata.uid, controller: true }];
     const host = `${databaseServiceName(name)}.${ns}.svc`;
     const objects: KubeObject[] = [
@@ -138,7 +153,7 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
         apiVersion: 'v1',
         kind: 'Service',
         metadata: { name: databaseServiceName(name), namespace: ns, labels, ownerReferences },
-        spec: { type: 'ClusterIP', selector: { 'app.kubernetes.io/instance': name }, ports: [{ name: 'tcp-postgresql', port: 5432, targetPort: 5432 }] },
+        spec: { type: 'ClusterIP', selector: { [INSTANCE]: name }, ports: [{ name: 'tcp-postgresql', port: 5432, targetPort: 5432 }] },
       },
       {
         apiVersion: 'v1',
@@ -158,21 +173,28 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
         if (!(err instanceof KubeApiError && err.status === 409)) throw err;
       }
     }
+    owned.set(uid, Date.now());
   };
 
   const db = opts.database;
-  /** Ready replicas of the real database (null when the StatefulSet does not exist yet). */
-  const applyDatabase = async (c: ClusterObject, replicas: number): Promise<StatefulSetObject> => {
-    const labels = { ...(c.metadata.labels ?? {}), 'app.kubernetes.io/instance': c.metadata.name, 'app.kubernetes.io/managed-by': 'kubeblocks' };
-    const ownerReferences = [{ apiVersion: CLUSTER.apiVersion, kind: CLUSTER.kind, name: c.metadata.name, uid: c.metadata.uid, controller: true }];
-    return client.apply(databaseStatefulSet(c, db!.image, replicas, labels, ownerReferences) as StatefulSetObject);
-  };
-  const podsOf = async (c: ClusterObject) =>
-    client.list({ apiVersion: 'v1', kind: 'Pod', namespace: c.metadata.namespace }, { labelSelector: `app.kubernetes.io/instance=${c.metadata.name},app.kubernetes.io/managed-by=kubeblocks` });
+  const podsOf = (c: ClusterObject, t: Tools) =>
+    t.cache('pods').list((p) => p.metadata.namespace === c.metadata.namespace && p.metadata.labels?.[INSTANCE] === c.metadata.name);
 
-  const reconcileReal = async (c: ClusterObject, replicas: number) => {
+  /** The real database's StatefulSet, applied when it is missing or the Cluster changed since. */
+  const applyDatabase = async (c: ClusterObject, replicas: number, t: Tools): Promise<StatefulSetObject> => {
+    const cached = t.cache<StatefulSetObject>('statefulsets').get(c.metadata.namespace, databaseServiceName(c.metadata.name));
+    const uid = c.metadata.uid!;
+    if (cached && cached.spec?.replicas === replicas && applied.has(uid) && applied.get(uid) === c.metadata.generation) return cached;
+    const labels = { ...(c.metadata.labels ?? {}), [INSTANCE]: c.metadata.name, 'app.kubernetes.io/managed-by': 'kubeblocks' };
+    const ownerReferences = [{ apiVersion: CLUSTER.apiVersion, kind: CLUSTER.kind, name: c.metadata.name, uid: c.metadata.uid, controller: true }];
+    const sts = await client.apply(databaseStatefulSet(c, db!.image, replicas, labels, ownerReferences) as StatefulSetObject);
+    applied.set(uid, c.metadata.generation);
+    return sts;
+  };
+
+  const reconcileReal = async (c: ClusterObject, replicas: number, t: Tools) => {
     const phase = c.status?.phase;
-    const sts = await applyDatabase(c, replicas);
+    const sts = await applyDatabase(c, replicas, t);
     const ready = sts.status?.readyReplicas ?? 0;
     if (replicas > 0) {
       if (ready >= replicas) {
@@ -184,15 +206,20 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
         return setPhase(c, 'Abnormal');
       }
     } else {
-      const pods = await podsOf(c);
-      if (pods.length > 0) {
+      if (podsOf(c, t).length > 0) {
         if (phase !== 'Stopping') return setPhase(c, 'Stopping');
       } else if (phase !== 'Stopped') return setPhase(c, 'Stopped');
     }
     if (c.status?.observedGeneration !== c.metadata.generation && phase) await setPhase(c, phase);
   };
 
-  const reconcileOne = async (c: ClusterObject) => {
+  const forget = (uid: string) => {
+    since.delete(uid);
+    owned.delete(uid);
+    applied.delete(uid);
+  };
+
+  const reconcileOne = async (c: ClusterObject, t: Tools) => {
     const key = { ...CLUSTER, name: c.metadata.name, namespace: c.metadata.namespace };
     const phase = c.status?.phase;
     const finalizers = c.metadata.finalizers ?? [];
@@ -202,15 +229,17 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
       const ns = c.metadata.namespace;
       if (db) {
         // Wait for the database pods to be gone (the StatefulSet deletes its PVC with it).
-        await client.delete({ ...STATEFULSET, name: databaseServiceName(c.metadata.name), namespace: ns });
-        if ((await podsOf(c)).length > 0) return;
-      } else if (elapsed(c) < delay) return;
+        if (t.cache('statefulsets').get(ns, databaseServiceName(c.metadata.name))) {
+          await client.delete({ ...STATEFULSET, name: databaseServiceName(c.metadata.name), namespace: ns });
+        }
+        if (podsOf(c, t).length > 0) return;
+      } else if (elapsed(c, t) < delay) return;
       await client.delete({ apiVersion: 'v1', kind: 'Service', name: databaseServiceName(c.metadata.name), namespace: ns });
       await client.delete({ apiVersion: 'v1', kind: 'Secret', name: credentialSecretName(c.metadata.name), namespace: ns });
       if (finalizers.includes(KUBEBLOCKS_FINALIZER)) {
         await client.mergePatch(key, { metadata: { finalizers: finalizers.filter((f) => f !== KUBEBLOCKS_FINALIZER) } });
       }
-      since.delete(c.metadata.uid!);
+      forget(c.metadata.uid!);
       log(`[kubeblocks-simulator] ${c.metadata.namespace}/${c.metadata.name} deleted`);
       return;
     }
@@ -221,28 +250,37 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
     await ensureOwned(c);
 
     const replicas = (c.spec?.componentSpecs ?? []).reduce((n, s) => n + (s.replicas ?? 1), 0);
-    if (db) return reconcileReal(c, replicas);
+    if (db) return reconcileReal(c, replicas, t);
     if (replicas > 0) {
       if (!phase) return setPhase(c, 'Creating');
       if (phase === 'Stopped' || phase === 'Stopping') return setPhase(c, 'Updating');
-      if ((phase === 'Creating' || phase === 'Updating') && elapsed(c) >= delay) return setPhase(c, 'Running');
+      if ((phase === 'Creating' || phase === 'Updating') && elapsed(c, t) >= delay) return setPhase(c, 'Running');
     } else {
       if (!phase || phase === 'Creating' || phase === 'Running' || phase === 'Updating') return setPhase(c, 'Stopping');
-      if (phase === 'Stopping' && elapsed(c) >= delay) return setPhase(c, 'Stopped');
+      if (phase === 'Stopping' && elapsed(c, t) >= delay) return setPhase(c, 'Stopped');
     }
     if (c.status?.observedGeneration !== c.metadata.generation && phase) await setPhase(c, phase);
   };
 
-  return startPollLoop(
-    'kubeblocks-simulator',
-    opts.intervalMs ?? 200,
-    async () => {
-      const clusters = await client.list<ClusterObject>(CLUSTER, { allNamespaces: true });
-      // One failing Cluster (e.g. its namespace is being deleted) must not stall the others.
-      const results = await Promise.allSettled(clusters.map(reconcileOne));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed) throw failed.reason;
-    },
+  // The database's StatefulSet and pods concern their Cluster (same namespace, the instance label).
+  const ownerKey = (o: KubeObject) => {
+    const instance = o.metadata.labels?.[INSTANCE];
+    return instance ? [`${o.metadata.namespace ?? ''}/${instance}`] : [];
+  };
+  return startController({
+    name: 'kubeblocks-simulator',
+    client,
     log,
-  );
+    sources: {
+      clusters: { kind: CLUSTER, keysOf: (o) => [objectKey(o)] },
+      // Only the real database has these; on kwok the watches stay empty.
+      statefulsets: { kind: STATEFULSET, labelSelector: MANAGED, keysOf: ownerKey },
+      pods: { kind: POD, labelSelector: MANAGED, keysOf: ownerKey },
+    },
+    async reconcile(key, t) {
+      const [ns, name] = key.split('/') as [string, string];
+      const c = t.cache<ClusterObject>('clusters').get(ns, name);
+      if (c) await reconcileOne(c, t);
+    },
+  });
 }

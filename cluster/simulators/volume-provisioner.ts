@@ -9,7 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KubeApiError, keyOf, type KubeClient, type KubeObject } from '../../activities/kubernetes/kube-client';
-import { startPollLoop, type PollLoop } from './poll-loop';
+import { objectKey, startController, type Controller } from './controller';
 
 export const PROVISIONED_BY = 'fullstackagent.io/provisioned-by';
 const PROVISIONER = 'local-volume-simulator';
@@ -25,60 +25,76 @@ interface Pv extends KubeObject {
 
 export function startVolumeProvisionerSimulator(
   client: KubeClient,
-  opts: { intervalMs?: number; log?: (msg: string) => void; node?: { name: string; volumesDir: string } } = {},
-): PollLoop {
+  opts: { log?: (msg: string) => void; node?: { name: string; volumesDir: string } } = {},
+): Controller {
   const node = opts.node;
   const dirOf = (pvName: string) => path.join(node!.volumesDir, pvName);
   const log = opts.log ?? (() => {});
-  return startPollLoop(
-    'volume-simulator',
-    opts.intervalMs ?? 200,
-    async () => {
-      const pvcs = await client.list<Pvc>({ apiVersion: 'v1', kind: 'PersistentVolumeClaim' }, { allNamespaces: true });
-      for (const pvc of pvcs) {
-        if (pvc.spec.volumeName || pvc.metadata.deletionTimestamp || pvc.status?.phase === 'Bound') continue;
-        const name = `pv-${pvc.metadata.uid}`;
-        const source = node
-          ? {
-              local: { path: dirOf(name) },
-              nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node.name] }] }] } },
-            }
-          : { hostPath: { path: `/tmp/fsa-simulated-volumes/${pvc.metadata.uid}`, type: '' } };
-        if (node) fs.mkdirSync(dirOf(name), { recursive: true, mode: 0o755 });
-        const pv: KubeObject = {
-          apiVersion: 'v1',
-          kind: 'PersistentVolume',
-          metadata: { name, annotations: { [PROVISIONED_BY]: PROVISIONER } },
-          spec: {
-            capacity: { storage: pvc.spec.resources?.requests?.storage ?? '1Gi' },
-            accessModes: pvc.spec.accessModes?.length ? pvc.spec.accessModes : ['ReadWriteOnce'],
-            persistentVolumeReclaimPolicy: 'Retain',
-            storageClassName: pvc.spec.storageClassName ?? '',
-            volumeMode: pvc.spec.volumeMode ?? 'Filesystem',
-            ...source,
-            claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
-          },
-        };
-        try {
-          await client.create(pv);
-          log(`[volume-simulator] provisioned ${pv.metadata.name} for ${pvc.metadata.namespace}/${pvc.metadata.name}`);
-        } catch (err) {
-          if (!(err instanceof KubeApiError && err.status === 409)) throw err;
+  const PVC = { apiVersion: 'v1', kind: 'PersistentVolumeClaim' } as const;
+  const PV = { apiVersion: 'v1', kind: 'PersistentVolume' } as const;
+
+  const provision = async (pvc: Pvc) => {
+    if (pvc.spec.volumeName || pvc.metadata.deletionTimestamp || pvc.status?.phase === 'Bound') return;
+    const name = `pv-${pvc.metadata.uid}`;
+    const source = node
+      ? {
+          local: { path: dirOf(name) },
+          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: [node.name] }] }] } },
         }
-      }
-      const pvs = await client.list<Pv>({ apiVersion: 'v1', kind: 'PersistentVolume' });
-      for (const pv of pvs) {
-        if (pv.metadata.annotations?.[PROVISIONED_BY] !== PROVISIONER || pv.metadata.deletionTimestamp) continue;
-        if (pv.status?.phase !== 'Released' && pv.status?.phase !== 'Failed') continue;
-        const ref = pv.spec?.claimRef;
-        const claim = ref?.name ? await client.get<Pvc>({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', name: ref.name, namespace: ref.namespace }) : null;
-        if (!claim || claim.metadata.uid !== ref?.uid) {
-          await client.delete(keyOf(pv));
-          if (node) fs.rmSync(dirOf(pv.metadata.name), { recursive: true, force: true });
-          log(`[volume-simulator] deleted ${pv.metadata.name} (its claim is gone)`);
-        }
+      : { hostPath: { path: `/tmp/fsa-simulated-volumes/${pvc.metadata.uid}`, type: '' } };
+    if (node) fs.mkdirSync(dirOf(name), { recursive: true, mode: 0o755 });
+    const pv: KubeObject = {
+      ...PV,
+      metadata: { name, annotations: { [PROVISIONED_BY]: PROVISIONER } },
+      spec: {
+        capacity: { storage: pvc.spec.resources?.requests?.storage ?? '1Gi' },
+        accessModes: pvc.spec.accessModes?.length ? pvc.spec.accessModes : ['ReadWriteOnce'],
+        persistentVolumeReclaimPolicy: 'Retain',
+        storageClassName: pvc.spec.storageClassName ?? '',
+        volumeMode: pvc.spec.volumeMode ?? 'Filesystem',
+        ...source,
+        claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
+      },
+    };
+    try {
+      await client.create(pv);
+      log(`[volume-simulator] provisioned ${pv.metadata.name} for ${pvc.metadata.namespace}/${pvc.metadata.name}`);
+    } catch (err) {
+      if (!(err instanceof KubeApiError && err.status === 409)) throw err;
+    }
+  };
+
+  /** A released volume whose claim is really gone (not just missing from a stale cache) is deleted. */
+  const reclaim = async (pv: Pv) => {
+    if (pv.metadata.annotations?.[PROVISIONED_BY] !== PROVISIONER || pv.metadata.deletionTimestamp) return;
+    if (pv.status?.phase !== 'Released' && pv.status?.phase !== 'Failed') return;
+    const ref = pv.spec?.claimRef;
+    const claim = ref?.name ? await client.get<Pvc>({ ...PVC, name: ref.name, namespace: ref.namespace }) : null;
+    if (!claim || claim.metadata.uid !== ref?.uid) {
+      await client.delete(keyOf(pv));
+      if (node) fs.rmSync(dirOf(pv.metadata.name), { recursive: true, force: true });
+      log(`[volume-simulator] deleted ${pv.metadata.name} (its claim is gone)`);
+    }
+  };
+
+  return startController({
+    name: 'volume-simulator',
+    client,
+    log,
+    sources: {
+      claims: { kind: PVC, keysOf: (o) => [`claim:${objectKey(o)}`] },
+      volumes: { kind: PV, keysOf: (o) => [`volume:${o.metadata.name}`] },
+    },
+    async reconcile(key, t) {
+      const [what, rest] = [key.slice(0, key.indexOf(':')), key.slice(key.indexOf(':') + 1)];
+      if (what === 'claim') {
+        const [ns, name] = rest.split('/') as [string, string];
+        const pvc = t.cache<Pvc>('claims').get(ns, name);
+        if (pvc) await provision(pvc);
+      } else {
+        const pv = t.cache<Pv>('volumes').get(undefined, rest);
+        if (pv) await reclaim(pv);
       }
     },
-    log,
-  );
+  });
 }

@@ -81,6 +81,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
   });
   const wakeTerminal = async (user: { userId: string; actor?: unknown }, projectId: string): Promise<TerminalTarget> => {
     const actor = (user.actor as Actor | undefined) ?? { kind: 'operator' };
+    await ctx.limits.take(user.userId, 'write');
     await signalProject(ctx, user.userId, projectId, 'start', actor);
     const { reached, view } = await waitForRunning(ctx, hub, user.userId, projectId, opts.wakeTimeoutMs ?? 5 * 60_000);
     if (!reached) return { kind: 'not_running', status: view.status };
@@ -150,7 +151,12 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
           res.locals.user = user;
           const denied = sameOriginCheck(req, user?.via ?? (req.method === 'POST' ? 'session' : undefined), publicHost);
           if (denied) return res.status(403).type('text/plain').send(denied.message);
-          next();
+          // A signed-in user's form post counts against their write limit (as an API write does).
+          if (!user || req.method !== 'POST') return next();
+          ctx.limits.take(user.userId, 'write').then(
+            () => next(),
+            (err: unknown) => (err instanceof ApiError && err.status === 429 ? sendPageThrottled(res, err) : next(err)),
+          );
         }, next);
       });
       mount(app);
@@ -161,6 +167,7 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
       streams.close();
       await hub.close();
       await auth.close();
+      await ctx.limits.close();
     },
   };
   if (!uiMounted) {
@@ -168,6 +175,18 @@ export function createApp(deps: AppDeps, opts: CreateAppOptions = {}): WebApp {
     app.use((req, res, next) => (uiMounted ? next() : sendError(res, new ApiError('not_found', `no route ${req.method} ${req.path}`))));
   }
   return webApp;
+}
+
+/** A throttled form post: 429 with Retry-After; JSON for Remix data requests, plain text otherwise. */
+function sendPageThrottled(res: Response, err: ApiError): void {
+  res.setHeader('Cache-Control', 'no-store');
+  if (res.req.query._data !== undefined) {
+    sendError(res, err);
+    return;
+  }
+  const retryAfter = (err.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+  if (retryAfter) res.setHeader('Retry-After', String(retryAfter));
+  res.status(429).type('text/plain').send(`${err.message}.`);
 }
 
 type Check = 'ok' | 'down';

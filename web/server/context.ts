@@ -7,6 +7,8 @@ import type { Db } from '../../server/db';
 import { egressPolicyFromConfig, type EgressPolicy } from '../../server/egress';
 import type { Logger } from '../../server/logger';
 import { encryptionKey } from '../../server/secrets';
+import { databaseUrl } from '../../server/config';
+import { createWriteLimits, type WriteLimits } from './services/write-limits.server';
 
 export interface AppDeps {
   config: Config;
@@ -42,6 +44,8 @@ export interface ServiceContext {
    * API's minute-based setting (5 to 1440) stops a project in seconds.
    */
   idleMinuteMs: number;
+  /** Per-user limits on writes and project creations (closed with the app). */
+  limits: WriteLimits;
 }
 
 export function createServiceContext(deps: AppDeps, overrides: Partial<ServiceContext> = {}): ServiceContext {
@@ -64,6 +68,15 @@ export function createServiceContext(deps: AppDeps, overrides: Partial<ServiceCo
       idleWarningMs: deps.config.IDLE_WARNING_MS,
     },
     idleMinuteMs: 60_000,
+    limits:
+      overrides.limits ??
+      createWriteLimits({
+        databaseUrl: deps.config.DATABASE_URL ?? databaseUrl(deps.config),
+        writeLimit: deps.config.WRITE_RATE_LIMIT,
+        writeWindowS: deps.config.WRITE_RATE_WINDOW_S,
+        createLimit: deps.config.PROJECT_CREATE_LIMIT,
+        createWindowS: deps.config.PROJECT_CREATE_WINDOW_S,
+      }),
     ...overrides,
   };
 }

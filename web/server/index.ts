@@ -16,6 +16,7 @@ import { migrate } from '../../server/migrate';
 import { requestLogMiddleware } from '../../server/request-log';
 import { temporalConnectionOptions } from '../../server/temporal-connection';
 import { createApp } from './app';
+import { mountDevPages } from './dev-pages';
 import { pageErrorHandler, pageLoadContext } from './page-errors';
 import { attachTerminalProxy, resolveTerminalTarget } from './terminal';
 
@@ -59,18 +60,7 @@ async function main() {
     // The Remix plugin's child compiler is a Vite server outside middleware mode, which
     // installs a SIGTERM handler that exits at once; the shutdown below is the web's own.
     for (const l of process.listeners('SIGTERM')) if (!sigterm.has(l)) process.off('SIGTERM', l);
-    web.mountUi((app) => {
-      app.use(devServer.middlewares);
-      app.all(
-        '*',
-        createRequestHandler({
-          build: () => devServer.ssrLoadModule('virtual:remix/server-build') as Promise<ServerBuild>,
-          mode: 'development',
-          getLoadContext: (_req, res) => pageLoadContext(res, web.webApi, logger),
-        }),
-      );
-      app.use(pageErrorHandler(logger));
-    });
+    mountDevPages(web, devServer, logger);
   }
 
   const terminal = attachTerminalProxy(server, {

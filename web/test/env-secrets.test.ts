@@ -1,7 +1,7 @@
-// A secret variable can never be read back (issue 9, item 5): every way of turning it into
-// plain text without sending a new value is refused (isSecret: false → 422 naming the
-// field) or keeps it secret (a new category, a new key). Checked against the API, the
-// stored row and the project view.
+// A secret variable can never be read back: every way of turning it into plain text
+// without sending a new value is refused (isSecret: false → 422 naming the field) or keeps
+// it secret (a new category, a new key). Checked against the API, the stored row and the
+// project view.
 import { MASK } from '../server/services/environment.server';
 import { ApiClient, startWebHarness, type WebHarness } from './harness';
 

@@ -49,7 +49,7 @@ export async function testConfig(databaseUrl: string, taskQueue: string, extra: 
 export async function startWebHarness(opts: { prefix: string; worker?: boolean; app?: CreateAppOptions; env?: Record<string, string> }): Promise<WebHarness> {
   const admin = process.env.TEST_DATABASE_URL;
   const address = process.env.TEST_TEMPORAL_ADDRESS;
-  if (!admin || !address) throw new Error('run through jest: TEST_DATABASE_URL / TEST_TEMPORAL_ADDRESS are set by test/global-setup.mjs');
+  if (!admin || !address) throw new Error('run through jest, in the temporal or cluster tier (jest.config.js): its setup sets TEST_DATABASE_URL and TEST_TEMPORAL_ADDRESS');
   const database = await createMigratedDatabase(admin, opts.prefix);
   const taskQueue = `web-test-${process.pid}-${Date.now().toString(36)}-${seq++}`;
   const config = await testConfig(database.url, taskQueue, opts.env);

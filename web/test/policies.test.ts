@@ -119,6 +119,30 @@ describe('lifecycle policies over the API', () => {
     expect(def.body).toMatchObject({ idleTimeoutMinutes: null, effectiveIdleTimeoutMinutes: null });
   });
 
+  it('opts a project in to app-URL activity: validated, stored, told to the lifecycle once per change, in the timeline', async () => {
+    const id = (await ada.call('POST', '/api/projects', { name: 'app-opt-in' })).body.id;
+    await running(ada, id);
+    expect((await ada.call('GET', `/api/projects/${id}`)).body.appActivity).toBe(false);
+    for (const bad of [{}, { appActivity: 'yes' }, { appActivity: 1 }, { appActivity: true, other: 1 }]) {
+      expect([bad, (await ada.call('PUT', `/api/projects/${id}/idle`, bad)).status]).toEqual([bad, 400]);
+    }
+    expect((await bob.call('PUT', `/api/projects/${id}/idle`, { appActivity: true })).status).toBe(404);
+    const on = await ada.call('PUT', `/api/projects/${id}/idle`, { appActivity: true });
+    expect(on.status).toBe(200);
+    expect(on.body).toMatchObject({ appActivity: true, idleTimeoutMinutes: null });
+    expect((await ada.call('PUT', `/api/projects/${id}/idle`, { appActivity: true })).status).toBe(200); // no change: not told again
+    await waitFor(() => ada.call('GET', `/api/projects/${id}`), (r) => r.body.idle?.appActivity === true, 15_000, 'the lifecycle knows');
+    const history = await waitFor(
+      () => ada.call('GET', `/api/projects/${id}/events?history=1`),
+      (r) => r.body.events.some((e: { action: string }) => e.action === 'app-activity'),
+      15_000,
+      'the opt-in in the timeline',
+    );
+    const entries = history.body.events.filter((e: { action: string }) => e.action === 'app-activity');
+    expect(entries).toHaveLength(1);
+    expect(entries[0]).toMatchObject({ kind: 'policy', actor: { kind: 'user', name: 'ada' }, message: "requests to the app's URL count as activity" });
+  });
+
   it('start?wait=RUNNING waits for the project to run; its query is validated', async () => {
     const created = await ada.call('POST', '/api/projects', { name: 'waiter' });
     const id = created.body.id;

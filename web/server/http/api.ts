@@ -18,6 +18,7 @@ import { ApiError, errorHandler, sendError } from './errors';
 import { coalesced, startEventStream } from '../sse';
 
 export const BODY_LIMIT = '100kb';
+const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 const HEARTBEAT_MS = 15_000;
 
 type Handler = (req: Request, res: Response, user: AuthedUser) => Promise<unknown>;
@@ -35,7 +36,7 @@ const param = (req: Request, name: string) => String(req.params[name] ?? '');
 
 /** Cross-site requests carrying a session cookie are refused (CSRF); tokens are not cookies. */
 export function sameOriginCheck(req: Request, via: AuthedUser['via'] | undefined, publicHost?: string): ApiError | null {
-  if (via !== 'session' || ['GET', 'HEAD', 'OPTIONS'].includes(req.method)) return null;
+  if (via !== 'session' || SAFE_METHODS.has(req.method)) return null;
   if (req.headers['sec-fetch-site'] === 'cross-site') return new ApiError('forbidden', 'cross-site request refused; call the API from this site or use an API token');
   const origin = req.headers.origin;
   if (origin && origin !== 'null') {
@@ -69,7 +70,9 @@ export function createApiRouter(ctx: ServiceContext, auth: AuthKit, hub: StatusH
       const denied = sameOriginCheck(req, user.via, publicHost);
       if (denied) return sendError(res, denied);
       res.locals.user = user;
-      next();
+      // Writes count against the user's limit before anything is read or changed.
+      if (SAFE_METHODS.has(req.method)) return next();
+      ctx.limits.take(user.userId, 'write').then(() => next(), next);
     }, next);
   });
 

@@ -67,6 +67,8 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): z.in
 }
 
 export function sendError(res: Response, err: ApiError): void {
+  const retryAfter = (err.details as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  if (err.status === 429 && typeof retryAfter === 'number') res.setHeader('Retry-After', String(retryAfter));
   const body: { error: { code: string; message: string; details?: unknown } } = { error: { code: err.code, message: err.message } };
   if (err.details !== undefined) body.error.details = err.details;
   res.status(err.status).json(body);

@@ -15,6 +15,8 @@ export type ProjectRow = {
   lastError: string | null;
   /** null: the platform default; 0: off. */
   idleTimeoutMinutes: number | null;
+  /** Requests to the app's public URL count as activity (opt-in). */
+  appActivity?: boolean;
   /** The autostart/autostop schedule as stored (validated when read). */
   schedule: unknown;
   stoppedAt: Date | null;

@@ -69,6 +69,8 @@ export interface ProjectDto extends Omit<ProjectStatusView, 'projectId'> {
   idleTimeoutMinutes: number | null;
   /** The setting in effect: minutes, or null when auto-stop is off. */
   effectiveIdleTimeoutMinutes: number | null;
+  /** Requests to the app's public URL count as activity (opt-in; PUT /api/projects/:id/idle {appActivity}). */
+  appActivity: boolean;
   /** "kept running because …" / "stopped because …" (times in UTC). */
   explanation: Explanation | null;
   /** Autostart/autostop by weekday and time (GET/PUT/DELETE /api/projects/:id/schedule). */
@@ -109,6 +111,7 @@ export function projectLimitError(limit: number): ApiError {
 
 export async function createProject(ctx: ServiceContext, userId: string, input: unknown, actor?: Actor): Promise<ProjectDto> {
   const data = parseInput(createProjectSchema, input);
+  await ctx.limits.take(userId, 'create');
   const description = data.description ? data.description : null;
   const limit = ctx.config.MAX_PROJECTS_PER_USER;
 
@@ -174,11 +177,12 @@ function lifecycleInput(ctx: ServiceContext, p: ProjectRow, desired: LifecycleIn
     desired,
     timings: ctx.timings,
     idleTimeoutMs: idleTimeoutMs(ctx, p),
+    ...(p.appActivity ? { appActivity: true } : {}),
     ...(createdBy ? { createdBy } : {}),
   };
 }
 
-type PolicyFields = 'idleTimeoutMinutes' | 'effectiveIdleTimeoutMinutes' | 'explanation' | 'schedule' | 'retention';
+type PolicyFields = 'idleTimeoutMinutes' | 'effectiveIdleTimeoutMinutes' | 'appActivity' | 'explanation' | 'schedule' | 'retention';
 
 function withPolicy(ctx: ServiceContext, p: ProjectRow, view: Omit<ProjectDto, PolicyFields>): ProjectDto {
   const schedule = storedSchedule(p);
@@ -186,6 +190,7 @@ function withPolicy(ctx: ServiceContext, p: ProjectRow, view: Omit<ProjectDto, P
     ...view,
     idleTimeoutMinutes: p.idleTimeoutMinutes,
     effectiveIdleTimeoutMinutes: effectiveIdleMinutes(ctx, p),
+    appActivity: p.appActivity ?? false,
     explanation: explainState({ ...view, schedule }),
     schedule,
     retention: retentionOf(ctx, p),

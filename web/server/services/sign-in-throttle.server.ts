@@ -1,6 +1,5 @@
 // Throttles password sign-ins per account and per client address, in PostgreSQL
-// (rate-limiter-flexible's RateLimiterPostgres on the platform's database), so every web
-// replica sees the same counts and a restart forgets nothing.
+// (pg-rate-limiters.server.ts), so every web replica sees the same counts.
 //
 // - Each attempt with a well-formed username and password takes one point from the account
 //   (SIGNIN_ACCOUNT_LIMIT) and from the address (SIGNIN_ADDRESS_LIMIT), both in fixed windows
@@ -17,8 +16,8 @@
 // - A store failure refuses the sign-in (fails closed).
 import { createHash } from 'node:crypto';
 import net from 'node:net';
-import pg from 'pg';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { createPgLimiterSet } from './pg-rate-limiters.server';
 
 export const SIGNIN_THROTTLE_TABLE = '_fsa_signin_attempts';
 
@@ -83,47 +82,14 @@ export function accountKey(usernameKey: string): string {
 }
 
 export function createSignInThrottle(opts: SignInThrottleOptions): SignInThrottle {
-  const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: 4, idleTimeoutMillis: 10_000, allowExitOnIdle: true });
-  pool.on('error', () => undefined); // an idle client's broken connection; the next query reconnects
-
-  // The table is created by the library (CREATE TABLE IF NOT EXISTS) once per process, on the
-  // first attempt; a failure (database down) is retried on the next attempt.
-  let ready: Promise<{ account: RateLimiterPostgres; address: RateLimiterPostgres }> | undefined;
-  const limiters = () =>
-    (ready ??= new Promise<RateLimiterPostgres>((resolve, reject) => {
-      const account: RateLimiterPostgres = new RateLimiterPostgres(
-        {
-          storeClient: pool,
-          storeType: 'pool',
-          tableName: SIGNIN_THROTTLE_TABLE,
-          keyPrefix: 'account',
-          points: opts.accountLimit,
-          duration: opts.windowS,
-        },
-        (err?: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(account)),
-      );
-    }).then(
-      (account) => ({
-        account,
-        address: new RateLimiterPostgres({
-          storeClient: pool,
-          storeType: 'pool',
-          tableName: SIGNIN_THROTTLE_TABLE,
-          tableCreated: true,
-          keyPrefix: 'address',
-          points: opts.addressLimit,
-          duration: opts.windowS,
-        }),
-      }),
-      (err: unknown) => {
-        ready = undefined;
-        throw err;
-      },
-    ));
+  const set = createPgLimiterSet(opts.databaseUrl, SIGNIN_THROTTLE_TABLE, {
+    account: { points: opts.accountLimit, durationS: opts.windowS },
+    address: { points: opts.addressLimit, durationS: opts.windowS },
+  });
 
   return {
     async begin(accountKeyValue, address) {
-      const { account, address: byAddress } = await limiters();
+      const { account, address: byAddress } = await set.limiters();
       const account$ = accountKey(accountKeyValue);
       const address$ = addressKey(address);
       const results = await Promise.allSettled([account.consume(account$, 1), byAddress.consume(address$, 1)]);
@@ -144,8 +110,6 @@ export function createSignInThrottle(opts: SignInThrottleOptions): SignInThrottl
         },
       };
     },
-    async close() {
-      await pool.end().catch(() => undefined);
-    },
+    close: () => set.close(),
   };
 }

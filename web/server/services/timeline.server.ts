@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { Actor, ActorKind, TimelineKind } from '../../../common/lifecycle';
 import { workflowIdForProject } from '../../../common/names';
 import { IDLE_MAX_MINUTES, IDLE_MIN_MINUTES } from '../../../common/policies';
-import { activitySignal, keepRunningSignal, setIdlePolicySignal } from '../../../workflows/messages';
+import { activitySignal, keepRunningSignal, setAppActivitySignal, setIdlePolicySignal } from '../../../workflows/messages';
 import type { ServiceContext } from '../context';
 import type { StatusHub } from '../events';
 import { ApiError, parseInput } from '../http/errors';
@@ -68,23 +68,34 @@ export async function listTimeline(ctx: ServiceContext, userId: string, projectI
   };
 }
 
-export const idlePolicySchema = z.strictObject(
-  {
-    idleTimeoutMinutes: z.union(
-      [
-        z
-          .number({ error: 'must be a number of minutes' })
-          .int('must be a whole number of minutes')
-          .min(IDLE_MIN_MINUTES, `must be at least ${IDLE_MIN_MINUTES} minutes (or null for off, "default" for the platform default)`)
-          .max(IDLE_MAX_MINUTES, `must be at most ${IDLE_MAX_MINUTES} minutes (24 h)`),
-        z.null(),
-        z.literal('default'),
-      ],
-      { error: `send minutes (${IDLE_MIN_MINUTES} to ${IDLE_MAX_MINUTES}), null for off, or "default"` },
-    ),
-  },
-  { error: (i) => (i.code === 'unrecognized_keys' ? `unknown field(s) ${i.keys.join(', ')}; send only idleTimeoutMinutes` : 'send a JSON object { "idleTimeoutMinutes": 30 | null | "default" }') },
+const idleTimeoutMinutesSchema = z.union(
+  [
+    z
+      .number({ error: 'must be a number of minutes' })
+      .int('must be a whole number of minutes')
+      .min(IDLE_MIN_MINUTES, `must be at least ${IDLE_MIN_MINUTES} minutes (or null for off, "default" for the platform default)`)
+      .max(IDLE_MAX_MINUTES, `must be at most ${IDLE_MAX_MINUTES} minutes (24 h)`),
+    z.null(),
+    z.literal('default'),
+  ],
+  { error: `send minutes (${IDLE_MIN_MINUTES} to ${IDLE_MAX_MINUTES}), null for off, or "default"` },
 );
+
+export const idlePolicySchema = z
+  .strictObject(
+    {
+      idleTimeoutMinutes: idleTimeoutMinutesSchema.optional(),
+      /** Requests to the app's public URL count as activity (docs/decisions/0010-app-url-activity.md). */
+      appActivity: z.boolean({ error: 'must be true or false' }).optional(),
+    },
+    {
+      error: (i) =>
+        i.code === 'unrecognized_keys'
+          ? `unknown field(s) ${i.keys.join(', ')}; send idleTimeoutMinutes and/or appActivity`
+          : 'send a JSON object { "idleTimeoutMinutes": 30 | null | "default", "appActivity": true | false }',
+    },
+  )
+  .refine((v) => v.idleTimeoutMinutes !== undefined || v.appActivity !== undefined, { error: 'send idleTimeoutMinutes and/or appActivity' });
 
 /** Tells a running lifecycle something; a lifecycle that is gone is not an error here. */
 async function tell(ctx: ServiceContext, projectId: string, send: (h: ReturnType<ServiceContext['temporal']['workflow']['getHandle']>) => Promise<void>): Promise<void> {
@@ -99,11 +110,18 @@ async function tell(ctx: ServiceContext, projectId: string, send: (h: ReturnType
 
 /** Sets the project's idle auto-stop: stored on the project, then told to its lifecycle. */
 export async function setIdlePolicy(ctx: ServiceContext, userId: string, projectId: string, input: unknown, actor: Actor): Promise<ProjectDto> {
-  const { idleTimeoutMinutes } = parseInput(idlePolicySchema, input);
-  await findOwnedProject(ctx, userId, projectId);
-  const stored = idleTimeoutMinutes === 'default' ? null : idleTimeoutMinutes === null ? 0 : idleTimeoutMinutes;
-  const p = (await ctx.db.project.update({ where: { id: projectId }, data: { idleTimeoutMinutes: stored } })) as ProjectRow;
-  await tell(ctx, projectId, (h) => h.signal(setIdlePolicySignal, { idleTimeoutMs: idleTimeoutMs(ctx, p), actor }));
+  const { idleTimeoutMinutes, appActivity } = parseInput(idlePolicySchema, input);
+  const before = await findOwnedProject(ctx, userId, projectId);
+  const stored = idleTimeoutMinutes === undefined ? undefined : idleTimeoutMinutes === 'default' ? null : idleTimeoutMinutes === null ? 0 : idleTimeoutMinutes;
+  const p = (await ctx.db.project.update({
+    where: { id: projectId },
+    data: { ...(stored !== undefined ? { idleTimeoutMinutes: stored } : {}), ...(appActivity !== undefined ? { appActivity } : {}) },
+  })) as ProjectRow;
+  if (stored !== undefined) await tell(ctx, projectId, (h) => h.signal(setIdlePolicySignal, { idleTimeoutMs: idleTimeoutMs(ctx, p), actor }));
+  // Told only when it changes: the timeline records the opt-in and the opt-out, not every save.
+  if (appActivity !== undefined && appActivity !== (before.appActivity ?? false)) {
+    await tell(ctx, projectId, (h) => h.signal(setAppActivitySignal, { enabled: appActivity, actor }));
+  }
   return projectStatus(ctx, p);
 }
 

@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Project" ADD COLUMN     "appActivity" BOOLEAN NOT NULL DEFAULT false;
+
