@@ -164,7 +164,7 @@ export const configSchema = z.object({
    * the projects a worker watches; the writes and readiness watches use the rest.
    */
   WORKER_MAX_CONCURRENT_ACTIVITIES: z.coerce.number('must be a whole number').int('must be a whole number').min(10, 'must be at least 10').default(5_000),
-  /** Workflows kept in the worker's sticky cache; absent: the SDK's default from the heap size. */
+  /** Workflows kept in the worker's sticky cache; absent: DEFAULT_MAX_CACHED_WORKFLOWS in worker/create-worker.ts (README "Worker sizing"). */
   WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number('must be a whole number').int('must be a whole number').min(0, 'must be 0 or more').optional(),
   /** Workflow task slots of a worker (default 40, the SDK's; README.md, "Worker sizing"). */
   WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: z.coerce.number('must be a whole number').int('must be a whole number').min(2, 'must be at least 2').default(40),
