@@ -16,6 +16,7 @@ import type { BrowserContext, Page } from 'playwright-core';
 import { KubeClient, keyOf, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
 import { ApiClient, waitFor } from '../web/test/harness';
 import { sandboxStatefulSet } from '../activities/kubernetes/manifests';
+import { readAppActivity } from '../activities/kubernetes/app-activity';
 import { RUNTIME_IMAGE } from '../common/versions';
 import { freeListenPort } from '../scripts/services/process';
 import { launchChromium } from './browser';
@@ -172,6 +173,7 @@ it('runs a real sandbox: terminal, database, public URL, a home that survives st
   await shot(page, '3-psql');
 
   // An app on port 3000 is reachable at the project's public URL.
+  const appRequestedAt = new Date().toISOString();
   await type(page, `node -e "require('http').createServer((q,s)=>s.end('hello from '+process.env.PROJECT_NAME)).listen(3000)" &`);
   const app = await waitFor(() => getThroughIngress(publicUrl).catch(() => ({ status: 0, body: '' })), (r) => r.status === 200, 30_000, 'the app through the ingress');
   expect(app.body).toBe('hello from real-demo');
@@ -180,6 +182,17 @@ it('runs a real sandbox: terminal, database, public URL, a home that survives st
   expect(await appPage.textContent('body')).toBe('hello from real-demo');
   await shot(appPage, '4-public-url');
   await appPage.close();
+
+  // Those requests are seen in the sandbox (runtime/app-activity.sh) and read back by the
+  // worker's code path for app-URL activity (the container log, through the API server).
+  const inNamespace = new KubeClient({ ...admin.config, namespace: ns! });
+  const seen = await waitFor(
+    () => readAppActivity(inNamespace, { projectId, ownerId: '', k8sName: running.k8sName }, appRequestedAt),
+    (o) => o.lastRequestAt !== null,
+    60_000,
+    'the app requests in the sandbox log',
+  );
+  expect(Date.parse(seen.lastRequestAt!)).toBeGreaterThanOrEqual(Date.parse(appRequestedAt) - 1_000);
 
   // The sandbox pod killed: the project reports it and recovers, without any intent.
   const sandboxPod = mine.find((p) => !p.metadata.name.includes('postgresql'))!;

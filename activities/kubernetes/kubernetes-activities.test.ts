@@ -651,6 +651,8 @@ describe('the namespace the platform provisions for a user', () => {
         });
         return review.status.allowed === true;
       };
+      // The authorizer reads RBAC from its informer cache: a Role just written takes a moment to count.
+      await waitFor('the new RoleBinding to reach the authorizer', () => can('create', 'apps', 'statefulsets'), (ok) => ok, 30_000);
       for (const [group, resource] of [
         ['apps', 'statefulsets'],
         ['', 'secrets'],
