@@ -24,6 +24,7 @@ const TIERS = {
     services: ['database'],
     files: [
       'activities/kubernetes/hostile-user-clients.test.ts',
+      'activities/status-projection.test.ts',
       'scripts/services/embedded-postgres.test.ts',
       'server/migrations.test.ts',
       'web/server/terminal/resolve-target.test.ts',

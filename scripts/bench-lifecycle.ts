@@ -13,8 +13,9 @@
 //   intent -> first Kubernetes write: from the client's start/signal call to the first
 //     write activity (ensure*, scale*, delete*) of that transition starting in the worker;
 //   Kubernetes ready -> status visible: from the moment the cluster is in the target state
-//     (an independent watcher lists StatefulSets, pods and Clusters every 100 ms, so
-//     +-100 ms) to the worker's projection (recordStatus) writing that status;
+//     (an independent watcher of StatefulSets, pods and Clusters in all namespaces,
+//     scripts/bench/cluster-status.ts, as its watch event arrives) to the worker's
+//     projection (recordStatus) writing that status;
 //   total wall time, and the RSS of this process (worker + client + watcher; the cluster
 //   runs in a child process);
 //   errors: activity attempts that failed (cancellations of watches are not errors), ERROR
@@ -25,14 +26,16 @@
 //     project, then with all N projects settled in RUNNING (the N lifecycles wait for each
 //     other after create), the API server's apiserver_request_total (resource requests, by
 //     verb and resource) and the worker's workflow tasks (SDK metrics) and history events
-//     (all N workflows) before and after S seconds of idling. The bench's own watcher
-//     pauses meanwhile.
+//     (all N workflows) before and after S seconds of idling (the bench's own three
+//     watches stay open: a re-watch every ~5 min each);
+//   event-loop delay of this process during the run (p50, p99, max).
 // Needs PostgreSQL (DATABASE_URL or TEST_DATABASE_URL, default postgres@127.0.0.1:5432) and
 // the binaries of cluster/build.sh and the Temporal CLI (built on first use).
 import { createProjectRows } from '../server/project-rows';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { ClientRequest } from 'node:http';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -42,12 +45,11 @@ import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createKubernetesActivities } from '../activities/kubernetes';
-import { KubeClient, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
+import { KubeClient, loadAdminKubeconfig } from '../activities/kubernetes/kube-client';
 import { createStatusProjection } from '../activities/status-projection';
 import type { LifecycleActivities } from '../activities/types';
 import { DEFAULT_TIMINGS, WORKFLOW_TYPE, type LifecycleInput, type ProjectStatusView } from '../common/lifecycle';
-import { LABELS, projectResourceName, workflowIdForProject } from '../common/names';
-import { aggregateProjectStatus, databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet, type ProjectStatus } from '../common/status';
+import { projectResourceName, workflowIdForProject } from '../common/names';
 import { buildIfMissing, readClusterState } from '../cluster/local-cluster';
 import { createMigratedDatabase } from './services/postgres';
 import { freePort } from './services/process';
@@ -59,6 +61,7 @@ import { createLogger } from '../server/logger';
 import { createLifecycleWorker } from '../worker/create-worker';
 import { deleteSignal, startSignal, stopSignal } from '../workflows/messages';
 import { lifecycleStartOptions } from '../common/start-lifecycle';
+import { watchProjectStatuses } from './bench/cluster-status';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -266,62 +269,11 @@ async function main() {
     // --- an independent watcher of the cluster state ----------------------------------
     const users = await Promise.all(Array.from({ length: Math.ceil(N / PER_USER) }, (_, u) => db.user.create({ data: { name: `bench-${u}` } })));
     const admin = new KubeClient(loadAdminKubeconfig(adminKubeconfig));
-    let watching = true;
-    let watcherPaused = false;
-    const watcher = (async () => {
-      while (watching) {
-        if (watcherPaused) {
-          await new Promise((r) => setTimeout(r, 100));
-          continue;
-        }
-        try {
-          // From the API server's watch cache: cheap at N = 1,000.
-          const sel = { labelSelector: LABELS.projectId, resourceVersion: '0', allNamespaces: true };
-          type Any = KubeObject & Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-          const [stss, pods, clusters] = await Promise.all([
-            admin.list<Any>({ apiVersion: 'apps/v1', kind: 'StatefulSet' }, sel),
-            admin.list<Any>({ apiVersion: 'v1', kind: 'Pod' }, sel),
-            admin.list<Any>({ apiVersion: 'apps.kubeblocks.io/v1alpha1', kind: 'Cluster' }, sel),
-          ]);
-          const now = Date.now();
-          // By project (the pods of both the sandbox and the database carry the label).
-          const index = <T extends KubeObject>(xs: T[]) => {
-            const m = new Map<string, T[]>();
-            for (const x of xs) {
-              const id = x.metadata.labels?.[LABELS.projectId];
-              if (id) m.set(id, [...(m.get(id) ?? []), x]);
-            }
-            return m;
-          };
-          const [stsBy, podsBy, clustersBy] = [index(stss), index(pods), index(clusters)];
-          for (const [projectId, tr] of transitions) {
-            if (tr.readyAt !== undefined || tr.firstWriteAt === undefined) continue;
-            const sts = stsBy.get(projectId)?.[0];
-            const cl = clustersBy.get(projectId)?.[0];
-            const myPods = podsBy.get(projectId) ?? [];
-            const sb = sts
-              ? sandboxStatusFromStatefulSet({
-                  exists: true,
-                  specReplicas: sts.spec.replicas ?? 1,
-                  readyReplicas: sts.status?.readyReplicas ?? 0,
-                  currentReplicas: sts.status?.currentReplicas ?? 0,
-                  updatedReplicas: sts.status?.updatedReplicas ?? 0,
-                  podCount: myPods.length,
-                  generationObserved: (sts.status?.observedGeneration ?? 0) >= (sts.metadata.generation ?? 1),
-                })
-              : myPods.length > 0
-                ? 'TERMINATING'
-                : 'TERMINATED';
-            const dbs = databaseStatusFromClusterPhase(cl?.status?.phase, (cl?.spec?.componentSpecs ?? []).reduce((n: number, c: { replicas?: number }) => n + (c.replicas ?? 1), 0), !!cl);
-            const status: ProjectStatus = aggregateProjectStatus([sb, dbs]);
-            if (status === TARGET[tr.phase]) tr.readyAt = now;
-          }
-        } catch {
-          /* the API server is busy; next tick */
-        }
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const watcher = watchProjectStatuses(admin, (projectId, status) => {
+      const tr = transitions.get(projectId);
+      if (tr && tr.readyAt === undefined && tr.firstWriteAt !== undefined && status === TARGET[tr.phase]) tr.readyAt = Date.now();
+    });
+    await watcher.ready;
 
     // --- idle cost: one minute, measured twice ----------------------------------------
     const workflowIds: string[] = [];
@@ -352,8 +304,6 @@ async function main() {
       rss: number;
     }
     const measureIdle = async (projects: number): Promise<IdleCost> => {
-      watcherPaused = true;
-      await new Promise((r) => setTimeout(r, 2_000)); // the watcher's last lists are answered
       const [api0, sdk0, h0] = [await apiMetrics(), sdkTaskSeries(await sdkMetrics()), await historyEvents()];
       ownRequests = new Map();
       const t = Date.now();
@@ -361,7 +311,6 @@ async function main() {
       const seconds = (Date.now() - t) / 1000;
       const workerRequests = new Map(ownRequests);
       const [api1, sdk1, h1] = [await apiMetrics(), sdkTaskSeries(await sdkMetrics()), await historyEvents()];
-      watcherPaused = false;
       const watches = promSum(api1, 'apiserver_longrunning_requests', (l) => (l.verb === 'WATCH' ? 'w' : undefined));
       return {
         projects,
@@ -385,6 +334,9 @@ async function main() {
     // --- the run -------------------------------------------------------------------------
     const results: Transition[] = [];
     let peakRss = process.memoryUsage().rss;
+    // How long callbacks of this process (worker, client, watcher) wait for the event loop.
+    const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+    loopDelay.enable();
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
     const runStart = Date.now();
     // With the idle measurement, every lifecycle waits after create until all are RUNNING.
@@ -474,8 +426,8 @@ async function main() {
     await Promise.race([Promise.all([lifecycles, idleRun]), timeout]);
     const wall = Date.now() - runStart - idleMs;
     clearInterval(rssTimer);
-    watching = false;
-    await watcher;
+    await watcher.stop();
+    loopDelay.disable();
     const failures = outcomes.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason).slice(0, 200)] : []));
     const unfinished = [...phaseOf].filter(([, ph]) => ph !== 'done');
 
@@ -515,6 +467,8 @@ async function main() {
     }
     console.log(`total wall time                        ${(wall / 1000).toFixed(1)} s (all ${N} lifecycles${IDLE_S > 0 ? ', the idle measurement not counted' : ''})`);
     console.log(`worker process RSS                     peak ${(peakRss / 2 ** 20).toFixed(0)} MiB, end ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    const ms = (ns: number) => (ns / 1e6).toFixed(0);
+    console.log(`event-loop delay (worker process)      p50 ${ms(loopDelay.percentile(50))} ms   p99 ${ms(loopDelay.percentile(99))} ms   max ${ms(loopDelay.max)} ms`);
     console.log(
       `errors                                 ${total(activityErrors)} failed activity attempts, ${errorStatuses.size} projects in ERROR, ${failures.length} lifecycles failed, ${unfinished.length} unfinished${timedOut ? ` (timed out after ${TIMEOUT_S} s)` : ''}`,
     );

@@ -16,6 +16,12 @@ export default defineConfig({
   // Files served as they are at the site root (favicon.svg, favicon.ico); copied into build/client.
   publicDir: path.join(webDir, 'public'),
   logLevel: 'warn',
+  // The pages' browser dependencies, bundled when the dev server starts. Found on a first
+  // page load instead, they are bundled again meanwhile and the page's modules go stale;
+  // without HMR (the browser tests) nothing reloads it (a cold-cache CI run hung there).
+  optimizeDeps: {
+    include: ['react', 'react/jsx-runtime', 'react/jsx-dev-runtime', 'react-dom/client', '@remix-run/react', '@remix-run/node', '@xterm/xterm', '@xterm/addon-fit'],
+  },
   plugins: [
     remix({
       appDirectory: path.join(webDir, 'app'),
