@@ -76,7 +76,7 @@ it('sets the stop time once, keeps it while stopped, and clears it and a retenti
   await db.project.update({ where: { id }, data: { retentionNoticeAt: notice, retentionDeleteAt: notice } });
   await projection.recordStatus(view(id, 'STOPPED', new Date()));
   expect(await db.project.findUniqueOrThrow({ where: { id } })).toMatchObject({ stoppedAt: first, retentionNoticeAt: notice, retentionDeleteAt: notice });
-  await projection.recordStatus(view(id, 'PARTIAL', new Date(), { lastError: { message: 'sandbox starting', reason: 'x' } as ProjectStatusView['lastError'] }));
+  await projection.recordStatus(view(id, 'PARTIAL', new Date(), { lastError: { message: 'sandbox starting', at: new Date().toISOString() } }));
   expect(await db.project.findUniqueOrThrow({ where: { id } })).toMatchObject({ status: 'PARTIAL', lastError: 'sandbox starting', stoppedAt: null, retentionNoticeAt: null, retentionDeleteAt: null });
 });
 

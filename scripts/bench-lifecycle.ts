@@ -28,7 +28,8 @@
 //     verb and resource) and the worker's workflow tasks (SDK metrics) and history events
 //     (all N workflows) before and after S seconds of idling (the bench's own three
 //     watches stay open: a re-watch every ~5 min each);
-//   event-loop delay of this process during the run (p50, p99, max).
+//   event-loop delay of this process during the run (p50, p99, max), and the CPU time
+//     of every program on the machine meanwhile (scripts/bench/process-cpu.ts).
 // Needs PostgreSQL (DATABASE_URL or TEST_DATABASE_URL, default postgres@127.0.0.1:5432) and
 // the binaries of cluster/build.sh and the Temporal CLI (built on first use).
 import { createProjectRows } from '../server/project-rows';
@@ -62,6 +63,7 @@ import { createLifecycleWorker } from '../worker/create-worker';
 import { deleteSignal, startSignal, stopSignal } from '../workflows/messages';
 import { lifecycleStartOptions } from '../common/start-lifecycle';
 import { watchProjectStatuses } from './bench/cluster-status';
+import { cpuByProgram, cpuReport } from './bench/process-cpu';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -339,6 +341,7 @@ async function main() {
     loopDelay.enable();
     const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
     const runStart = Date.now();
+    const cpuBefore = cpuByProgram();
     // With the idle measurement, every lifecycle waits after create until all are RUNNING.
     let created = 0;
     let releaseCreated!: () => void;
@@ -425,6 +428,7 @@ async function main() {
     );
     await Promise.race([Promise.all([lifecycles, idleRun]), timeout]);
     const wall = Date.now() - runStart - idleMs;
+    const cpuAfter = cpuByProgram();
     clearInterval(rssTimer);
     await watcher.stop();
     loopDelay.disable();
@@ -469,6 +473,8 @@ async function main() {
     console.log(`worker process RSS                     peak ${(peakRss / 2 ** 20).toFixed(0)} MiB, end ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
     const ms = (ns: number) => (ns / 1e6).toFixed(0);
     console.log(`event-loop delay (worker process)      p50 ${ms(loopDelay.percentile(50))} ms   p99 ${ms(loopDelay.percentile(99))} ms   max ${ms(loopDelay.max)} ms`);
+    // The idle minute is inside this window (a few cores-seconds at most when nothing runs).
+    for (const line of cpuReport(cpuBefore, cpuAfter, (Date.now() - runStart) / 1000)) console.log(line);
     console.log(
       `errors                                 ${total(activityErrors)} failed activity attempts, ${errorStatuses.size} projects in ERROR, ${failures.length} lifecycles failed, ${unfinished.length} unfinished${timedOut ? ` (timed out after ${TIMEOUT_S} s)` : ''}`,
     );
