@@ -4,7 +4,7 @@
 // policy in errors.ts. Secrets are loaded here, never passed in workflow inputs.
 import type { Logger } from 'pino';
 import { Context } from '@temporalio/activity';
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import type { ProjectRef } from '../../common/lifecycle';
 import { LABELS, resourceNames } from '../../common/names';
 import { databaseStatusFromClusterPhase, sandboxStatusFromStatefulSet, type ResourceStatus } from '../../common/status';
@@ -483,7 +483,10 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
       try {
         return await fn(...args);
       } catch (err) {
-        if (!(err instanceof ApplicationFailure)) logger.warn({ activity: name, err: (err as Error).message }, 'kubernetes activity failed (retryable)');
+        // A cancellation the workflow asked for (a new intent ends a watch) is no failure;
+        // a heartbeat timeout or a lost worker (TIMED_OUT, WORKER_SHUTDOWN) still is.
+        if (err instanceof CancelledFailure && err.message === 'CANCELLED') logger.debug({ activity: name }, 'kubernetes activity cancelled');
+        else if (!(err instanceof ApplicationFailure)) logger.warn({ activity: name, err: (err as Error).message }, 'kubernetes activity failed (retryable)');
         throw err;
       }
     };

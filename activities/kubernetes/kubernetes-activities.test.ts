@@ -207,6 +207,18 @@ describe('a project through every activity, each run twice', () => {
     expect(obs).toMatchObject({ status: 'RUNNING', host: `${names().cluster}-postgresql.${ns}.svc`, port: 5432 });
   });
 
+  it('the simulated KubeBlocks operator re-creates its Service and Secret deleted by hand (seen by its watches)', async () => {
+    const svc = { apiVersion: 'v1', kind: 'Service', name: `${names().cluster}-postgresql`, namespace: ns };
+    const secret = { apiVersion: 'v1', kind: 'Secret', name: names().clusterCredentialSecret, namespace: ns };
+    const uids = { svc: (await admin.get(svc))!.metadata.uid, secret: (await admin.get(secret))!.metadata.uid };
+    await admin.delete(svc);
+    await admin.delete(secret);
+    // Well before the 30 s resync: the deletions are watch events.
+    const again = await waitFor('Service and Secret again', async () => [await admin.get(svc), await admin.get(secret)], (xs) => xs.every((x) => x !== null), 15_000);
+    expect(again[0]!.metadata.uid).not.toBe(uids.svc);
+    expect(again[1]!.metadata.uid).not.toBe(uids.secret);
+  });
+
   it('ensureSandbox creates the StatefulSet per the contract, with the env whole', async () => {
     await acts.ensureSandbox(ref);
     await acts.ensureSandbox(ref);

@@ -45,8 +45,8 @@ const STATEFULSET = { apiVersion: 'apps/v1', kind: 'StatefulSet' } as const;
 const POD = { apiVersion: 'v1', kind: 'Pod' } as const;
 const MANAGED = 'app.kubernetes.io/managed-by=kubeblocks';
 const INSTANCE = 'app.kubernetes.io/instance';
-/** Owned objects (Service, Secret) are looked at again after this long (one may be deleted by hand). */
-const OWNED_RECHECK_MS = 30_000;
+/** A Service or Secret created this recently may not be in the cache yet: not created again. */
+const OWNED_CACHE_GRACE_MS = 5_000;
 
 /** What KubeBlocks would run for the Cluster: one PostgreSQL pod per replica, its data on a PVC. */
 export function databaseStatefulSet(c: ClusterObject, image: string, replicas: number, labels: Record<string, string>, ownerReferences: Array<Record<string, unknown>>): KubeObject {
@@ -112,11 +112,11 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
   const log = opts.log ?? (() => {});
   // When each Cluster (by uid) entered its current phase.
   const since = new Map<string, { phase: string; at: number }>();
-  // When each Cluster's Service and Secret were last made sure of.
+  // When each Cluster's Service and Secret were last created (or found by a request).
   const owned = new Map<string, number>();
   // The Cluster generation whose StatefulSet this process applied.
   const applied = new Map<string, number | undefined>();
-  type Tools = ReconcileTools<'clusters' | 'statefulsets' | 'pods'>;
+  type Tools = ReconcileTools<'clusters' | 'statefulsets' | 'pods' | 'services' | 'secrets'>;
 
   const setPhase = async (c: ClusterObject, phase: string) => {
     await client.mergePatch(
@@ -140,9 +140,10 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
     return ms;
   };
 
-  const ensureOwned = async (c: ClusterObject) => {
+  // From the informers' caches: an idle cluster costs no requests, and a Service or Secret
+  // deleted by hand is a watch event that brings its Cluster back here.
+  const ensureOwned = async (c: ClusterObject, t: Tools) => {
     const uid = c.metadata.uid!;
-    if (Date.now() - (owned.get(uid) ?? 0) < OWNED_RECHECK_MS) return;
     const ns = c.metadata.namespace!;
     const name = c.metadata.name;
     const labels = { ...(c.metadata.labels ?? {}), [INSTANCE]: name, 'app.kubernetes.io/managed-by': 'kubeblocks' };
@@ -163,7 +164,12 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
         stringData: { username: 'postgres', password: randomBytes(12).toString('hex'), host, port: '5432', endpoint: `${host}:5432` },
       },
     ];
+    const cached = (o: KubeObject) => t.cache(o.kind === 'Service' ? 'services' : 'secrets').get(ns, o.metadata.name);
+    if (objects.every(cached)) return;
+    // Just created: its watch event is on the way; look again once it is due.
+    if (Date.now() - (owned.get(uid) ?? 0) < OWNED_CACHE_GRACE_MS) return t.requeueAfter(OWNED_CACHE_GRACE_MS);
     for (const obj of objects) {
+      if (cached(obj)) continue;
       // Look first: a create that ends in 409 is still charged to the namespace's quota until
       // the quota controller's next resync, so creating on every pass exhausts it.
       if (await client.get(keyOf(obj))) continue;
@@ -247,7 +253,7 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
     if (!finalizers.includes(KUBEBLOCKS_FINALIZER)) {
       await client.mergePatch(key, { metadata: { finalizers: [...finalizers, KUBEBLOCKS_FINALIZER] } });
     }
-    await ensureOwned(c);
+    await ensureOwned(c, t);
 
     const replicas = (c.spec?.componentSpecs ?? []).reduce((n, s) => n + (s.replicas ?? 1), 0);
     if (db) return reconcileReal(c, replicas, t);
@@ -276,6 +282,8 @@ export function startKubeblocksOperatorSimulator(client: KubeClient, opts: Kubeb
       // Only the real database has these; on kwok the watches stay empty.
       statefulsets: { kind: STATEFULSET, labelSelector: MANAGED, keysOf: ownerKey },
       pods: { kind: POD, labelSelector: MANAGED, keysOf: ownerKey },
+      services: { kind: { apiVersion: 'v1', kind: 'Service' }, labelSelector: MANAGED, keysOf: ownerKey },
+      secrets: { kind: { apiVersion: 'v1', kind: 'Secret' }, labelSelector: MANAGED, keysOf: ownerKey },
     },
     async reconcile(key, t) {
       const [ns, name] = key.split('/') as [string, string];
