@@ -275,7 +275,7 @@ async function main() {
       const tr = transitions.get(projectId);
       if (tr && tr.readyAt === undefined && tr.firstWriteAt !== undefined && status === TARGET[tr.phase]) tr.readyAt = Date.now();
     });
-    await watcher.ready;
+    await watcher.idle();
 
     // --- idle cost: one minute, measured twice ----------------------------------------
     const workflowIds: string[] = [];
