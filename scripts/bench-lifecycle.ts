@@ -47,6 +47,7 @@ import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
 import { createKubernetesActivities } from '../activities/kubernetes';
 import { KubeClient, loadAdminKubeconfig } from '../activities/kubernetes/kube-client';
+import { SharedWatches } from '../activities/kubernetes/shared-watches';
 import { createStatusProjection } from '../activities/status-projection';
 import type { LifecycleActivities } from '../activities/types';
 import { DEFAULT_TIMINGS, WORKFLOW_TYPE, type LifecycleInput, type ProjectStatusView } from '../common/lifecycle';
@@ -120,6 +121,46 @@ const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 };
+
+type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
+
+/**
+ * Where intent -> first write goes, from the server's timestamps in the histories: for the
+ * start and each signal, the time to the workflow task that handles it being scheduled
+ * (the client's call and the server's write), from scheduled to started (dispatch to the
+ * worker), started to completed (the worker's task), and completed to the first write
+ * activity starting (dispatch of the activity, eager when the worker takes it at once).
+ */
+function intentStages() {
+  const at = (e: HistoryEvent) => Number(e.eventTime?.seconds ?? 0) * 1000 + (e.eventTime?.nanos ?? 0) / 1e6;
+  const names = ['intent -> task scheduled', 'task scheduled -> started', 'task started -> completed', 'task completed -> write started'] as const;
+  const xs: number[][] = names.map(() => []);
+  return {
+    add(events: HistoryEvent[]) {
+      events.forEach((e, i) => {
+        if (!e.workflowExecutionStartedEventAttributes && !e.workflowExecutionSignaledEventAttributes) return;
+        const next = (pred: (x: HistoryEvent) => boolean, from: number) => {
+          for (let j = from; j < events.length; j++) if (pred(events[j]!)) return j;
+          return -1;
+        };
+        const scheduled = next((x) => !!x.workflowTaskScheduledEventAttributes, i);
+        const started = next((x) => !!x.workflowTaskStartedEventAttributes, scheduled);
+        const completed = next((x) => !!x.workflowTaskCompletedEventAttributes, started);
+        const write = next((x) => WRITES.has(x.activityTaskScheduledEventAttributes?.activityType?.name ?? ''), completed);
+        if (scheduled < 0 || started < 0 || completed < 0 || write < 0) return;
+        const writeId = events[write]!.eventId;
+        const writeStarted = next((x) => String(x.activityTaskStartedEventAttributes?.scheduledEventId ?? '') === String(writeId), write);
+        // Only when the write follows in the task that handled the intent.
+        const nextTask = next((x) => !!x.workflowTaskStartedEventAttributes, completed + 1);
+        if (writeStarted < 0 || (nextTask >= 0 && nextTask < write)) return;
+        const t = [at(e), at(events[scheduled]!), at(events[started]!), at(events[completed]!), at(events[writeStarted]!)];
+        for (let k = 0; k < names.length; k++) xs[k]!.push(Math.max(0, t[k + 1]! - t[k]!));
+      });
+    },
+    report: () =>
+      names.map((n, k) => `  ${n.padEnd(37)}p50 ${percentile(xs[k]!, 50).toFixed(0).padStart(6)} ms   p95 ${percentile(xs[k]!, 95).toFixed(0).padStart(6)} ms   (n=${xs[k]!.length}, first 20 histories)`),
+  };
+}
 
 async function main() {
   const t0 = Date.now();
@@ -221,7 +262,9 @@ async function main() {
     const done = new Map<string, (v: ProjectStatusView) => void>();
     const activityErrors = new Map<string, number>();
     const errorStatuses = new Map<string, string>();
-    const kubernetes = createKubernetesActivities({ db, cipher, clusterDomain: 'bench.localhost', adminKubeconfig, logger: createLogger('bench', 'warn') });
+    const sharedWatches = new SharedWatches();
+    cleanups.push(() => sharedWatches.close());
+    const kubernetes = createKubernetesActivities({ db, cipher, clusterDomain: 'bench.localhost', adminKubeconfig, logger: createLogger('bench', 'warn'), sharedWatches });
     const projection = createStatusProjection(db);
     const activities = { ...kubernetes, ...projection } as LifecycleActivities;
     const instrumented = Object.fromEntries(
@@ -298,6 +341,7 @@ async function main() {
       seconds: number;
       apiRequests: Map<string, number>;
       openWatches: number;
+      workerWatches: number;
       workerRequests: Map<string, number>;
       workflowTasks: number;
       workflowTaskPolls: number;
@@ -319,6 +363,7 @@ async function main() {
         seconds,
         apiRequests: diff(promSum(api1, 'apiserver_request_total', byVerbResource), promSum(api0, 'apiserver_request_total', byVerbResource)),
         openWatches: total(watches),
+        workerWatches: sharedWatches.size,
         workerRequests,
         workflowTasks: sdk1.workflowTasks - sdk0.workflowTasks,
         workflowTaskPolls: sdk1.workflowTaskPolls - sdk0.workflowTaskPolls,
@@ -339,7 +384,13 @@ async function main() {
     // How long callbacks of this process (worker, client, watcher) wait for the event loop.
     const loopDelay = monitorEventLoopDelay({ resolution: 20 });
     loopDelay.enable();
-    const rssTimer = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
+    // The process's memory at the RSS peak, split as V8 sees it (the workflow thread's heap
+    // is outside heapUsed: the rest of the RSS is it, native buffers and the Rust core).
+    let atPeak = process.memoryUsage();
+    const rssTimer = setInterval(() => {
+      const m = process.memoryUsage();
+      if (m.rss > peakRss) [peakRss, atPeak] = [m.rss, m];
+    }, 250);
     const runStart = Date.now();
     const cpuBefore = cpuByProgram();
     // With the idle measurement, every lifecycle waits after create until all are RUNNING.
@@ -445,6 +496,7 @@ async function main() {
     };
     const toRunning: number[] = [];
     const whole: number[] = [];
+    const stages = intentStages();
     for (const id of workflowIds.slice(0, 20)) {
       const events = (await client.workflow.getHandle(id).fetchHistory()).events ?? [];
       const at = events.findIndex(
@@ -452,6 +504,7 @@ async function main() {
       );
       if (at >= 0) toRunning.push(at + 1);
       whole.push(events.length);
+      stages.add(events);
     }
 
     // --- report --------------------------------------------------------------------------
@@ -464,13 +517,16 @@ async function main() {
       const xs = results.filter((r) => r.phase === phase && r.firstWriteAt !== undefined).map((r) => r.firstWriteAt! - r.intentAt);
       console.log(`  ${phase.padEnd(37)}${fmt(xs)}`);
     }
+    for (const line of stages.report()) console.log(line);
     console.log(`Kubernetes ready -> status visible     ${fmt(visible)}`);
     for (const phase of ['create', 'stop', 'start', 'delete'] as const) {
       const xs = results.filter((r) => r.phase === phase && r.readyAt !== undefined && r.visibleAt !== undefined).map((r) => Math.max(0, r.visibleAt! - r.readyAt!));
       console.log(`  ${phase.padEnd(37)}${fmt(xs)}`);
     }
     console.log(`total wall time                        ${(wall / 1000).toFixed(1)} s (all ${N} lifecycles${IDLE_S > 0 ? ', the idle measurement not counted' : ''})`);
-    console.log(`worker process RSS                     peak ${(peakRss / 2 ** 20).toFixed(0)} MiB, end ${(process.memoryUsage().rss / 2 ** 20).toFixed(0)} MiB`);
+    const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+    console.log(`worker process RSS                     peak ${mib(peakRss)}, end ${mib(process.memoryUsage().rss)}`);
+    console.log(`  at the peak                          main-thread heap ${mib(atPeak.heapUsed)} used of ${mib(atPeak.heapTotal)}, external ${mib(atPeak.external)} (array buffers ${mib(atPeak.arrayBuffers)}), other ${mib(atPeak.rss - atPeak.heapTotal - atPeak.external)}`);
     const ms = (ns: number) => (ns / 1e6).toFixed(0);
     console.log(`event-loop delay (worker process)      p50 ${ms(loopDelay.percentile(50))} ms   p99 ${ms(loopDelay.percentile(99))} ms   max ${ms(loopDelay.max)} ms`);
     // The idle minute is inside this window (a few cores-seconds at most when nothing runs).
@@ -491,7 +547,7 @@ async function main() {
     for (const c of idle) {
       const perMin = (x: number) => ((x * 60) / c.seconds).toFixed(1);
       console.log(
-        `idle, ${String(c.projects).padStart(4)} projects settled      ${perMin(total(c.apiRequests))} API requests/min, ${perMin(c.workflowTasks)} workflow tasks/min (${perMin(c.workflowTaskPolls)} polled), ${perMin(c.activityTasks)} activity tasks/min, ${perMin(c.historyEvents)} history events/min; ${c.openWatches} open watches; RSS ${(c.rss / 2 ** 20).toFixed(0)} MiB (${c.seconds.toFixed(0)} s)`,
+        `idle, ${String(c.projects).padStart(4)} projects settled      ${perMin(total(c.apiRequests))} API requests/min, ${perMin(c.workflowTasks)} workflow tasks/min (${perMin(c.workflowTaskPolls)} polled), ${perMin(c.activityTasks)} activity tasks/min, ${perMin(c.historyEvents)} history events/min; ${c.openWatches} open watches (the worker's ${c.workerWatches}); RSS ${(c.rss / 2 ** 20).toFixed(0)} MiB (${c.seconds.toFixed(0)} s)`,
       );
       for (const [k, v] of [...c.apiRequests].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${perMin(v).padStart(8)}/min  ${k}`);
       console.log(`  of which the worker's own: ${perMin(total(c.workerRequests))}/min${[...c.workerRequests].map(([k, v]) => `, ${k} ${perMin(v)}`).join('')}`);

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { WorkflowHandle } from '@temporalio/client';
 import { createKubernetesActivities } from '../activities/kubernetes';
 import { KubeClient, loadAdminKubeconfig, type KubeObject } from '../activities/kubernetes/kube-client';
+import { SharedWatches } from '../activities/kubernetes/shared-watches';
 import { userNamespace } from '../activities/kubernetes/user-clients';
 import { createStatusProjection } from '../activities/status-projection';
 import { WORKFLOW_TYPE, type LifecycleInput } from '../common/lifecycle';
@@ -29,6 +30,7 @@ let harness: Harness;
 let database: { url: string; drop(): Promise<void> };
 let db: Db;
 let stopWorker: (() => Promise<void>) | undefined;
+const sharedWatches = new SharedWatches();
 
 beforeAll(async () => {
   database = await createMigratedDatabase(process.env.TEST_DATABASE_URL!, 'fsa_k8slc');
@@ -40,6 +42,7 @@ beforeAll(async () => {
     clusterDomain: 'sandbox.test',
     adminKubeconfig,
     logger: createLogger('k8s-lifecycle-test', 'silent'),
+    sharedWatches,
   });
   const worker = await createLifecycleWorker({
     connection: harness.env.nativeConnection,
@@ -57,6 +60,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopWorker?.();
+  sharedWatches.close();
   await harness?.close();
   await db?.$disconnect();
   await database?.drop();

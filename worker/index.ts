@@ -4,6 +4,7 @@
 import { Client } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { createKubernetesActivities } from '../activities/kubernetes';
+import { SharedWatches } from '../activities/kubernetes/shared-watches';
 import { createRetentionActivities } from '../activities/retention';
 import { createStatusProjection } from '../activities/status-projection';
 import { ConfigError, databaseUrl, loadConfig } from '../server/config';
@@ -30,6 +31,7 @@ async function main() {
   const cipher = createCipher(encryptionKey(config));
   const adminKubeconfig = readAdminKubeconfig(config.CLUSTER_ADMIN_KUBECONFIG);
 
+  const sharedWatches = new SharedWatches();
   const activities = {
     ...createKubernetesActivities({
       db,
@@ -40,6 +42,7 @@ async function main() {
       adminKubeconfig,
       egress: egressPolicyFromConfig(config),
       logger,
+      sharedWatches,
     }),
     ...createStatusProjection(db),
     ...createRetentionActivities(db),
@@ -61,6 +64,7 @@ async function main() {
   logger.info({ taskQueue: config.TEMPORAL_TASK_QUEUE, namespace: config.TEMPORAL_NAMESPACE, retention }, 'worker polling');
   // The SDK's Runtime stops the worker on SIGINT/SIGTERM; run() resolves once drained.
   await worker.run();
+  sharedWatches.close();
   await connection.close();
   await telemetry.close();
   await db.$disconnect();

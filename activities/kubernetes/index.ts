@@ -32,7 +32,7 @@ import {
   type EnvVar,
 } from './manifests';
 import { createUserClients, type UserClients } from './user-clients';
-import { ObjectSetWatch } from './watch';
+import { SharedWatches } from './shared-watches';
 
 export type KubernetesActivities = Omit<LifecycleActivities, 'recordStatus'>;
 
@@ -55,6 +55,12 @@ export interface KubernetesActivitiesDeps {
   urlPort?: number;
   /** Reuse an existing per-user client cache (e.g. shared with other code). */
   userClients?: UserClients;
+  /**
+   * The watches the waits share (one set per user namespace); the owner closes it on
+   * shutdown. Default: one of this instance's, whose watches close a minute after their
+   * last wait.
+   */
+  sharedWatches?: SharedWatches;
 }
 
 const STATEFULSET = { apiVersion: 'apps/v1', kind: 'StatefulSet' } as const;
@@ -84,8 +90,12 @@ const ALWAYS_ENCRYPTED = new Set(['KUBECONFIG', 'ANTHROPIC_API_KEY']);
 const PLATFORM_SECRETS = new Set(['DATABASE_URL', 'TTYD_ACCESS_TOKEN', 'ANTHROPIC_API_KEY']);
 const OWNER_ENV_KEYS = ['ANTHROPIC_API_KEY', 'ANTHROPIC_BASE_URL'];
 
-/** The pods of the project's StatefulSet. */
-const podSelector = (ref: ProjectRef) => `${LABELS.app}=${resourceNames(ref.k8sName).statefulSet},${LABELS.projectId}=${ref.projectId}`;
+/** The labels of the pods of the project's StatefulSet, and the selector of them. */
+const podSelectorLabels = (ref: ProjectRef) => ({ [LABELS.app]: resourceNames(ref.k8sName).statefulSet, [LABELS.projectId]: ref.projectId });
+const podSelector = (ref: ProjectRef) =>
+  Object.entries(podSelectorLabels(ref))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 
 type Sts = KubeObject & {
   spec?: { replicas?: number };
@@ -166,6 +176,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
   const ingressClassName = deps.ingressClassName ?? 'nginx';
   const scheme = deps.urlScheme ?? 'https';
   const domain = normalizeDomain(deps.clusterDomain);
+  const watches = deps.sharedWatches ?? new SharedWatches();
 
   /** Runs one API call; errors come back mapped and naming the object. */
   async function call<T>(client: KubeClient, key: ObjectKey, fn: () => Promise<T>): Promise<T> {
@@ -401,51 +412,49 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
       const client = await clients.forUser(ref.ownerId);
       const ns = client.namespace;
       const names = resourceNames(ref.k8sName);
-      const stop = new AbortController();
       const cancelled = activitySignal();
-      const onCancel = () => stop.abort(cancelled?.reason);
-      cancelled?.addEventListener('abort', onCancel, { once: true });
       let changed = false;
+      let started = false;
       let wake: (() => void) | undefined;
-      const watches: Array<ObjectSetWatch<KubeObject>> = [];
       const deviates = (allowed: ResourceStatus[] | undefined, status: ResourceStatus) => !!allowed && !allowed.includes(status);
+      // The namespace's sets, shared with the other waits of this worker; this project's
+      // objects are picked out by name and by the pod selector.
       const check = () => {
-        if (!watches.every((w) => listed.has(w))) return;
-        const [sts, pods, cluster] = [stsWatch, podWatch, clusterWatch].map((w) => (w ? [...w.items.values()] : []));
-        const sandbox = request.sandbox ? deriveSandbox((sts?.[0] as Sts | undefined) ?? null, pods as Pod[], names.statefulSet).status : undefined;
-        const database = request.database ? deriveDatabase((cluster?.[0] as ClusterObj | undefined) ?? null, names.cluster).status : undefined;
+        if (!started || changed) return;
+        const sandbox = stsLease && podLease ? deriveSandbox((stsLease.watch.items.get(names.statefulSet) as Sts | undefined) ?? null, projectPods(podLease.watch.items.values()), names.statefulSet).status : undefined;
+        const database = clusterLease ? deriveDatabase((clusterLease.watch.items.get(names.cluster) as ClusterObj | undefined) ?? null, names.cluster).status : undefined;
         if ((sandbox && deviates(request.sandbox, sandbox)) || (database && deviates(request.database, database))) {
           changed = true;
           wake?.();
         }
       };
-      const listed = new Set<ObjectSetWatch<KubeObject>>();
-      const open = (kind: Omit<ObjectKey, 'name' | 'namespace'>, sel: { labelSelector?: string; fieldSelector?: string }) => {
-        // Long waits watch for long; readiness waits re-watch within their own wait.
-        const watchSeconds = Math.min(1_800, Math.max(30, Math.ceil(request.maxWaitMs / 1000)));
-        const w: ObjectSetWatch<KubeObject> = new ObjectSetWatch<KubeObject>({ client, kind, ...sel, signal: stop.signal, watchSeconds, onChange: () => check() });
-        w.ready.then(() => (listed.add(w), check()), () => undefined);
-        watches.push(w);
-        return w;
-      };
-      const stsWatch = request.sandbox ? open(STATEFULSET, { fieldSelector: `metadata.name=${names.statefulSet}` }) : undefined;
-      const podWatch = request.sandbox ? open(POD, { labelSelector: podSelector(ref) }) : undefined;
-      const clusterWatch = request.database ? open(CLUSTER, { fieldSelector: `metadata.name=${names.cluster}` }) : undefined;
+      const podLabels = podSelectorLabels(ref);
+      const projectPods = (all: Iterable<KubeObject>) => [...all].filter((p) => Object.entries(podLabels).every(([k, v]) => p.metadata.labels?.[k] === v)) as Pod[];
+      const stsLease = request.sandbox ? watches.acquire<Sts>(client, STATEFULSET, LABELS.projectId, check) : undefined;
+      const podLease = request.sandbox ? watches.acquire<Pod>(client, POD, LABELS.projectId, check) : undefined;
+      const clusterLease = request.database ? watches.acquire<ClusterObj>(client, CLUSTER, LABELS.projectId, check) : undefined;
+      const leases = [stsLease, podLease, clusterLease].filter((l) => l !== undefined);
       let timer: NodeJS.Timeout | undefined;
+      let onCancel: (() => void) | undefined;
       try {
         await new Promise<void>((resolve, reject) => {
           wake = resolve;
-          if (changed) return resolve();
           timer = setTimeout(resolve, request.maxWaitMs);
-          stop.signal.addEventListener('abort', () => resolve(), { once: true });
-          for (const w of watches) w.done.catch(reject);
+          onCancel = () => resolve();
+          if (cancelled?.aborted) return resolve();
+          cancelled?.addEventListener('abort', onCancel, { once: true });
+          for (const l of leases) l.watch.done.catch(reject);
+          Promise.all(leases.map((l) => l.watch.ready)).then(() => {
+            started = true;
+            check();
+          }, reject);
         });
       } catch (err) {
         throw mapKubeError(err, `the watch of ${names.statefulSet} / ${names.cluster} in ${ns}`);
       } finally {
         clearTimeout(timer);
-        cancelled?.removeEventListener('abort', onCancel);
-        stop.abort();
+        if (onCancel) cancelled?.removeEventListener('abort', onCancel);
+        for (const l of leases) l.release();
       }
       // Cancelled: the workflow no longer waits for the answer.
       if (cancelled?.aborted) throw cancelled.reason ?? new Error('cancelled');

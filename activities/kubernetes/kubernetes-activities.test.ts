@@ -16,6 +16,7 @@ import type { ProjectRef } from '../../common/lifecycle';
 import { startExtraApiserver } from '../../cluster/local-cluster';
 import { createKubernetesActivities, type KubernetesActivities } from './index';
 import { KubeClient, loadAdminKubeconfig, type KubeObject } from './kube-client';
+import { SharedWatches } from './shared-watches';
 import { stringify as toYaml } from 'yaml';
 import { APP_PORT, HOME_MOUNT_PATH, SECRET_DIGEST_ANNOTATION, TTYD_PORT, sandboxSecretName, sandboxStatefulSet } from './manifests';
 import { DEFAULT_NAMESPACE_QUOTA, NAMESPACE_LIMITS_NAME, NAMESPACE_QUOTA_NAME, POD_SECURITY_LABELS, USER_NAMESPACE_ROLE_RULES } from './namespace-policy';
@@ -39,6 +40,8 @@ const admin = new KubeClient(loadAdminKubeconfig(adminKubeconfig));
 let database: { url: string; drop(): Promise<void> };
 let db: Db;
 let acts: KubernetesActivities;
+// Short linger, so the test below sees the shared watches close.
+const sharedWatches = new SharedWatches({ lingerMs: 1_500 });
 
 type Any = KubeObject & Record<string, any>;  
 
@@ -143,10 +146,11 @@ async function expectFailure(p: Promise<unknown>, type: string, ...contains: str
 beforeAll(async () => {
   database = await createMigratedDatabase(process.env.TEST_DATABASE_URL!, 'fsa_k8s');
   db = createDb(database.url, { max: 4 });
-  acts = createKubernetesActivities({ db, cipher, clusterDomain: DOMAIN, adminKubeconfig, logger, requestTimeoutMs: 5_000 });
+  acts = createKubernetesActivities({ db, cipher, clusterDomain: DOMAIN, adminKubeconfig, logger, requestTimeoutMs: 5_000, sharedWatches });
 });
 
 afterAll(async () => {
+  sharedWatches.close();
   await db?.$disconnect();
   await database?.drop();
 });
@@ -453,6 +457,26 @@ describe('a project through every activity, each run twice', () => {
     const waiting = env.run(acts.awaitProjectChange, ref, { sandbox: ['RUNNING' as const], database: ['RUNNING' as const], maxWaitMs: 600_000 });
     setTimeout(() => env.cancel(), 500);
     await expect(waiting).rejects.toBeInstanceOf(CancelledFailure);
+  });
+
+  it("the waits of one user's projects share one watch per kind, each wakes only for its own project, and the watches close after the linger", async () => {
+    const other = await newProject(ref.ownerId, 'Other App');
+    const stsKey = { ...STS, name: names().statefulSet, namespace: ns };
+    await waitFor('the earlier waits\' watches closed', async () => sharedWatches.size, (n) => n === 0, 10_000);
+    // The other project has no objects: TERMINATED is no news for it.
+    const otherWait = acts.awaitProjectChange(other, { sandbox: ['TERMINATED'], database: ['TERMINATED'], maxWaitMs: 8_000 });
+    const ownWait = acts.awaitProjectChange(ref, { sandbox: ['RUNNING'], database: ['RUNNING'], maxWaitMs: 60_000 });
+    // StatefulSets, pods and Clusters of the namespace: three watches for both waits.
+    await waitFor('three shared watches', async () => sharedWatches.size, (n) => n === 3, 10_000);
+    await new Promise((r) => setTimeout(r, 500));
+    await admin.mergePatch(stsKey, { spec: { replicas: 0 } });
+    expect(await ownWait).toMatchObject({ changed: true, sandbox: { status: expect.stringMatching(/^(STOPPING|STOPPED)$/) } });
+    // The other project's wait did not wake for this project's change.
+    expect(await otherWait).toEqual({ changed: false, sandbox: expect.objectContaining({ status: 'TERMINATED' }), database: expect.objectContaining({ status: 'TERMINATED' }) });
+    expect(sharedWatches.size).toBe(3);
+    await waitFor('the watches closed after the linger', async () => sharedWatches.size, (n) => n === 0, 10_000);
+    await acts.scaleSandbox(ref, 1);
+    await waitFor('sandbox RUNNING', () => acts.observeSandbox(ref), (o) => o.status === 'RUNNING');
   });
 
   it('deleteProjectResources removes every labelled object, PVCs included; missing is success', async () => {

@@ -7,6 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { KubeLineTooLongError } from '../../server/kube-http';
 import { KubeClient, type KubeObject } from './kube-client';
 import { ObjectSetWatch } from './watch';
+import { SharedWatches } from './shared-watches';
 
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, url: URL) => void;
 
@@ -141,4 +142,60 @@ it('a client closed when idle (dropped from the client cache) keeps its open wat
   // A late request on the dropped client is served (and closes it again).
   await expect(c.list(STS)).resolves.toHaveLength(1);
   await until(() => c.active === 0, 'the late request released');
+});
+
+it('shared watches: one list and one stream per client and kind for every listener, fan-out of changes, closed after the linger, and a failed one started afresh', async () => {
+  let lists = 0;
+  let refuse = false;
+  handler = (_req, res, url) => {
+    res.setHeader('content-type', 'application/json');
+    if (refuse) {
+      res.statusCode = 403;
+      return res.end(JSON.stringify({ kind: 'Status', reason: 'Forbidden', message: 'pods is forbidden' }));
+    }
+    if (!url.searchParams.get('watch')) {
+      lists++;
+      return res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items: [pod('a', '9')] }));
+    }
+    res.write(line({ type: 'ADDED', object: pod('b', '11') }));
+  };
+  const shared = new SharedWatches({ lingerMs: 200 });
+  const c = client();
+  const seen = { one: 0, two: 0 };
+  const one = shared.acquire(c, STS, 'x', () => seen.one++);
+  const two = shared.acquire(c, STS, 'x', () => seen.two++);
+  expect(two.watch).toBe(one.watch);
+  // Another selector is another watch.
+  const other = shared.acquire(c, STS, 'y', () => undefined);
+  expect(other.watch).not.toBe(one.watch);
+  expect(shared.size).toBe(2);
+  await until(() => one.watch.items.has('b'), 'the event');
+  expect(seen.one).toBeGreaterThanOrEqual(2); // the list and the event, to both listeners
+  expect(seen.two).toBe(seen.one);
+  expect(lists).toBe(2);
+  one.release();
+  one.release(); // twice is once
+  expect(shared.size).toBe(2);
+  two.release();
+  other.release();
+  // Reacquired within the linger: the same watch, no new list.
+  const again = shared.acquire(c, STS, 'x', () => undefined);
+  expect(again.watch).toBe(one.watch);
+  again.release();
+  await until(() => shared.size === 0, 'the watches closed after the linger');
+  expect(lists).toBe(2);
+
+  refuse = true;
+  const refused = shared.acquire(c, STS, 'x', () => undefined);
+  await expect(refused.watch.done).rejects.toMatchObject({ status: 403 });
+  await until(() => shared.size === 0, 'the failed watch forgotten');
+  refuse = false;
+  const fresh = shared.acquire(c, STS, 'x', () => undefined);
+  expect(fresh.watch).not.toBe(refused.watch);
+  await fresh.watch.ready;
+  fresh.release();
+  refused.release();
+  shared.close();
+  await fresh.watch.done;
+  expect(shared.size).toBe(0);
 });
