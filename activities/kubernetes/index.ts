@@ -108,6 +108,8 @@ type Pod = KubeObject & {
     containerStatuses?: Array<{ name: string; state?: { waiting?: { reason?: string; message?: string }; terminated?: { reason?: string; exitCode?: number } } }>;
   };
 };
+type Ing = KubeObject & { spec?: { rules?: Array<{ host?: string }> } };
+type Secret = KubeObject & { data?: Record<string, string> };
 type ClusterObj = KubeObject & { spec?: { componentSpecs?: Array<{ replicas?: number }> }; status?: { phase?: string; message?: unknown } };
 
 /** The sandbox's status from its StatefulSet (null: missing) and pods, with the reason when not settled. */
@@ -270,7 +272,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
    * is never published nor connected to (null: the workflow keeps the URLs it knows, and the
    * next start restores the Ingress).
    */
-  function platformHost(ref: ProjectRef, ingress: (KubeObject & { spec?: { rules?: Array<{ host?: string }> } }) | null): string | null {
+  function platformHost(ref: ProjectRef, ingress: Ing | null): string | null {
     const host = ingress?.spec?.rules?.[0]?.host;
     if (host === undefined || isSandboxHost(host, domain)) return host ?? null;
     logger.warn({ projectId: ref.projectId, ingress: ingress?.metadata.name }, 'an Ingress host was changed outside the platform; it is ignored and restored on the next start');
@@ -279,6 +281,28 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
 
   const portSuffix = deps.urlPort ? `:${deps.urlPort}` : '';
   const urlOf = (host: string | undefined | null) => (host ? `${scheme}://${host}${portSuffix}` : null);
+
+  /** What the workflow is told of the sandbox, from its objects (read now, or from the shared watches). */
+  function sandboxObservation(ref: ProjectRef, sts: Sts | null, pods: Pod[], appIng: Ing | null, ttydIng: Ing | null): SandboxObservation {
+    const derived = deriveSandbox(sts, pods, resourceNames(ref.k8sName).statefulSet);
+    const obs: SandboxObservation = { status: derived.status, publicUrl: urlOf(platformHost(ref, appIng)), ttydUrl: urlOf(platformHost(ref, ttydIng)) };
+    if (derived.reason) obs.reason = derived.reason;
+    return obs;
+  }
+
+  /** What the workflow is told of the database: its status and the credentials' host and port. */
+  function databaseObservation(ref: ProjectRef, cluster: ClusterObj | null, secret: Secret | null): DatabaseObservation {
+    const derived = deriveDatabase(cluster, resourceNames(ref.k8sName).cluster);
+    if (!cluster) return { status: derived.status };
+    const obs: DatabaseObservation = { status: derived.status };
+    const decode = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
+    const host = decode('host');
+    const port = Number(decode('port'));
+    if (host) obs.host = host;
+    if (Number.isInteger(port) && port > 0) obs.port = port;
+    if (derived.reason) obs.reason = derived.reason;
+    return obs;
+  }
 
   const activities: KubernetesActivities = {
     async ensureDatabase(ref) {
@@ -319,18 +343,9 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
       const names = resourceNames(ref.k8sName);
       const [cluster, secret] = await Promise.all([
         get<ClusterObj>(client, { ...CLUSTER, name: names.cluster, namespace: client.namespace }),
-        get<KubeObject & { data?: Record<string, string> }>(client, { ...SECRET, name: names.clusterCredentialSecret, namespace: client.namespace }),
+        get<Secret>(client, { ...SECRET, name: names.clusterCredentialSecret, namespace: client.namespace }),
       ]);
-      const derived = deriveDatabase(cluster, names.cluster);
-      if (!cluster) return { status: derived.status };
-      const obs: DatabaseObservation = { status: derived.status };
-      const decode = (k: string) => (secret?.data?.[k] ? Buffer.from(secret.data[k], 'base64').toString('utf8') : undefined);
-      const host = decode('host');
-      const port = Number(decode('port'));
-      if (host) obs.host = host;
-      if (Number.isInteger(port) && port > 0) obs.port = port;
-      if (derived.reason) obs.reason = derived.reason;
-      return obs;
+      return databaseObservation(ref, cluster, secret);
     },
 
     async ensureSandbox(ref) {
@@ -393,19 +408,13 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
       const ns = client.namespace;
       const names = resourceNames(ref.k8sName);
       const stsKey = { ...STATEFULSET, name: names.statefulSet, namespace: ns };
-      type Ing = KubeObject & { spec?: { rules?: Array<{ host?: string }> } };
       const [sts, pods, appIng, ttydIng] = await Promise.all([
         get<Sts>(client, stsKey),
         call(client, { ...POD, name: `(pods of ${names.statefulSet})`, namespace: ns }, () => client.list<Pod>(POD, { labelSelector: podSelector(ref) })),
         get<Ing>(client, { ...INGRESS, name: names.appIngress, namespace: ns }),
         get<Ing>(client, { ...INGRESS, name: names.ttydIngress, namespace: ns }),
       ]);
-      const publicUrl = urlOf(platformHost(ref, appIng));
-      const ttydUrl = urlOf(platformHost(ref, ttydIng));
-      const derived = deriveSandbox(sts, pods, names.statefulSet);
-      const obs: SandboxObservation = { status: derived.status, publicUrl, ttydUrl };
-      if (derived.reason) obs.reason = derived.reason;
-      return obs;
+      return sandboxObservation(ref, sts, pods, appIng, ttydIng);
     },
 
     async awaitProjectChange(ref, request): Promise<ProjectWatchResult> {
@@ -433,7 +442,25 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
       const stsLease = request.sandbox ? watches.acquire<Sts>(client, STATEFULSET, LABELS.projectId, check) : undefined;
       const podLease = request.sandbox ? watches.acquire<Pod>(client, POD, LABELS.projectId, check) : undefined;
       const clusterLease = request.database ? watches.acquire<ClusterObj>(client, CLUSTER, LABELS.projectId, check) : undefined;
-      const leases = [stsLease, podLease, clusterLease].filter((l) => l !== undefined);
+      // For the URLs of the answer only (no status of its own).
+      const ingressLease = request.sandbox ? watches.acquire<Ing>(client, INGRESS, LABELS.projectId, () => undefined) : undefined;
+      const leases = [stsLease, podLease, clusterLease, ingressLease].filter((l) => l !== undefined);
+      // A change is answered from the sets that showed it (they are as new as its event);
+      // a wait that saw none reads afresh, the safety resync of the sets.
+      const fromSets = () => ({
+        sandbox:
+          stsLease && podLease && ingressLease
+            ? sandboxObservation(
+                ref,
+                stsLease.watch.items.get(names.statefulSet) ?? null,
+                projectPods(podLease.watch.items.values()),
+                ingressLease.watch.items.get(names.appIngress) ?? null,
+                ingressLease.watch.items.get(names.ttydIngress) ?? null,
+              )
+            : undefined,
+        cluster: clusterLease ? (clusterLease.watch.items.get(names.cluster) ?? null) : undefined,
+      });
+      let seen: ReturnType<typeof fromSets> | undefined;
       let timer: NodeJS.Timeout | undefined;
       let onCancel: (() => void) | undefined;
       try {
@@ -451,6 +478,7 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
         });
       } catch (err) {
         throw mapKubeError(err, `the watch of ${names.statefulSet} / ${names.cluster} in ${ns}`);
+        if (changed) seen = fromSets();
       } finally {
         clearTimeout(timer);
         if (onCancel) cancelled?.removeEventListener('abort', onCancel);
@@ -458,10 +486,12 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
       }
       // Cancelled: the workflow no longer waits for the answer.
       if (cancelled?.aborted) throw cancelled.reason ?? new Error('cancelled');
-      // The full observations (URLs, credentials' host and port, reasons), read now.
+      // The credentials' host and port are read now (Secrets are not watched).
+      const databaseFrom = async (cluster: ClusterObj | null) =>
+        databaseObservation(ref, cluster, cluster ? await get<Secret>(client, { ...SECRET, name: names.clusterCredentialSecret, namespace: ns }) : null);
       const [sandbox, database] = await Promise.all([
-        request.sandbox ? activities.observeSandbox(ref) : undefined,
-        request.database ? activities.observeDatabase(ref) : undefined,
+        request.sandbox ? (seen?.sandbox ?? activities.observeSandbox(ref)) : undefined,
+        request.database ? (seen && seen.cluster !== undefined ? databaseFrom(seen.cluster) : activities.observeDatabase(ref)) : undefined,
       ]);
       return { changed, ...(sandbox ? { sandbox } : {}), ...(database ? { database } : {}) };
     },

@@ -466,14 +466,14 @@ describe('a project through every activity, each run twice', () => {
     // The other project has no objects: TERMINATED is no news for it.
     const otherWait = acts.awaitProjectChange(other, { sandbox: ['TERMINATED'], database: ['TERMINATED'], maxWaitMs: 8_000 });
     const ownWait = acts.awaitProjectChange(ref, { sandbox: ['RUNNING'], database: ['RUNNING'], maxWaitMs: 60_000 });
-    // StatefulSets, pods and Clusters of the namespace: three watches for both waits.
-    await waitFor('three shared watches', async () => sharedWatches.size, (n) => n === 3, 10_000);
+    // StatefulSets, pods, Clusters and Ingresses of the namespace: four watches for both waits.
+    await waitFor('four shared watches', async () => sharedWatches.size, (n) => n === 4, 10_000);
     await new Promise((r) => setTimeout(r, 500));
     await admin.mergePatch(stsKey, { spec: { replicas: 0 } });
     expect(await ownWait).toMatchObject({ changed: true, sandbox: { status: expect.stringMatching(/^(STOPPING|STOPPED)$/) } });
     // The other project's wait did not wake for this project's change.
     expect(await otherWait).toEqual({ changed: false, sandbox: expect.objectContaining({ status: 'TERMINATED' }), database: expect.objectContaining({ status: 'TERMINATED' }) });
-    expect(sharedWatches.size).toBe(3);
+    expect(sharedWatches.size).toBe(4);
     await waitFor('the watches closed after the linger', async () => sharedWatches.size, (n) => n === 0, 10_000);
     await acts.scaleSandbox(ref, 1);
     await waitFor('sandbox RUNNING', () => acts.observeSandbox(ref), (o) => o.status === 'RUNNING');
