@@ -4,6 +4,7 @@
 //
 //   npx tsx scripts/bench-lifecycle.ts [N] [--backoff-ms 1000] [--max-backoff-ms 30000]
 //                                          [--idle-s 60] [--timeout-s 1800] [--per-user 20]
+//                                          [--workflow-threads N] [--max-cached-workflows N] (default: the worker's)
 //
 // Projects belong to users of --per-user projects each (the default MAX_PROJECTS_PER_USER,
 // which the namespace's ResourceQuota is sized for), so N = 1,000 is 50 users, each with a
@@ -79,6 +80,8 @@ const timings = {
 const IDLE_S = flag('--idle-s', 60);
 const TIMEOUT_S = flag('--timeout-s', 1800);
 const PER_USER = flag('--per-user', 20);
+const WORKFLOW_THREADS = flag('--workflow-threads', 0);
+const MAX_CACHED = flag('--max-cached-workflows', 0);
 
 const WRITES = new Set(['ensureDatabase', 'ensureSandbox', 'ensureSandboxNetwork', 'scaleSandbox', 'scaleDatabase', 'deleteProjectResources']);
 type Target = 'RUNNING' | 'STOPPED' | 'TERMINATED';
@@ -302,7 +305,7 @@ async function main() {
     const connection = await NativeConnection.connect({ address: temporal.address });
     cleanups.push(() => connection.close());
     const taskQueue = `bench-${Date.now().toString(36)}`;
-    const worker = await createLifecycleWorker({ connection, taskQueue, activities: instrumented, identity: `bench-${process.pid}`, shutdownGraceTime: '2s' });
+    const worker = await createLifecycleWorker({ connection, taskQueue, activities: instrumented, identity: `bench-${process.pid}`, shutdownGraceTime: '2s', workflowThreadPoolSize: WORKFLOW_THREADS || undefined, maxCachedWorkflows: MAX_CACHED || undefined });
     const running = worker.run();
     cleanups.push(async () => {
       worker.shutdown();
@@ -518,6 +521,15 @@ async function main() {
       console.log(`  ${phase.padEnd(37)}${fmt(xs)}`);
     }
     for (const line of stages.report()) console.log(line);
+    // The SDK's own view of its workflow tasks (means over the whole run, idle minutes included).
+    const sdkText = await sdkMetrics();
+    for (const name of ['workflow_task_schedule_to_start_latency', 'workflow_task_execution_latency', 'workflow_activation_execution_latency', 'activity_schedule_to_start_latency']) {
+      const family = [...new Set([...sdkText.matchAll(new RegExp(`^(temporal_${name}\\w*)_count`, 'gm'))].map((m) => m[1]!))][0];
+      if (!family) continue;
+      const count = total(promSum(sdkText, `${family}_count`, () => ''));
+      const sum = total(promSum(sdkText, `${family}_sum`, () => ''));
+      console.log(`  sdk ${family.replace(/^temporal_/, '').padEnd(50)} mean ${(sum / Math.max(1, count)).toFixed(1)} (n=${count})`);
+    }
     console.log(`Kubernetes ready -> status visible     ${fmt(visible)}`);
     for (const phase of ['create', 'stop', 'start', 'delete'] as const) {
       const xs = results.filter((r) => r.phase === phase && r.readyAt !== undefined && r.visibleAt !== undefined).map((r) => Math.max(0, r.visibleAt! - r.readyAt!));

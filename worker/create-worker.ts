@@ -56,6 +56,8 @@ export interface LifecycleWorkerOptions {
   maxCachedWorkflows?: number;
   /** Workflow task slots (default 40, the SDK's): tasks take milliseconds, the CPU is the limit. */
   maxConcurrentWorkflowTaskExecutions?: number;
+  /** Threads that run workflow code (default 1, the SDK's with a reused V8 context). */
+  workflowThreadPoolSize?: number;
 }
 
 export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 5_000;
@@ -75,5 +77,6 @@ export async function createLifecycleWorker(o: LifecycleWorkerOptions): Promise<
     maxConcurrentActivityTaskExecutions: o.maxConcurrentActivityTaskExecutions ?? DEFAULT_MAX_CONCURRENT_ACTIVITIES,
     maxCachedWorkflows: o.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     maxConcurrentWorkflowTaskExecutions: o.maxConcurrentWorkflowTaskExecutions ?? DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS,
+    ...(o.workflowThreadPoolSize ? { workflowThreadPoolSize: o.workflowThreadPoolSize } : {}),
   });
 }
