@@ -5,6 +5,7 @@
 //   npx tsx scripts/bench-lifecycle.ts [N] [--backoff-ms 1000] [--max-backoff-ms 30000]
 //                                          [--idle-s 60] [--timeout-s 1800] [--per-user 20]
 //                                          [--workflow-threads N] [--max-cached-workflows N] (default: the worker's)
+//                                          [--temporal-in-memory]
 //
 // Projects belong to users of --per-user projects each (the default MAX_PROJECTS_PER_USER,
 // which the namespace's ResourceQuota is sized for), so N = 1,000 is 50 users, each with a
@@ -250,7 +251,15 @@ async function main() {
       });
 
     const binary = temporalCliPath({ cacheDir, cliPath: process.env.TEMPORAL_CLI_PATH });
-    const temporal = await startTemporalDevServer({ binary, port: await freePort(), headless: true, logFile: path.join(work, 'temporal.log') });
+    // On a SQLite file, as the platform runs it (scripts/platform.ts); --temporal-in-memory
+    // for the dev server's in-memory default.
+    const temporal = await startTemporalDevServer({
+      binary,
+      port: await freePort(),
+      headless: true,
+      logFile: path.join(work, 'temporal.log'),
+      ...(argv.includes('--temporal-in-memory') ? {} : { dbFile: path.join(work, 'temporal.db') }),
+    });
     cleanups.push(() => temporal.stop());
 
     const adminUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:5432/postgres';
