@@ -5,7 +5,7 @@
 //   npx tsx scripts/bench-lifecycle.ts [N] [--backoff-ms 1000] [--max-backoff-ms 30000]
 //                                          [--idle-s 60] [--timeout-s 1800] [--per-user 20]
 //                                          [--workflow-threads N] [--max-cached-workflows N] (default: the worker's)
-//                                          [--temporal-in-memory]
+//                                          [--temporal-in-memory] [--temporal-arg ARG]...
 //
 // Projects belong to users of --per-user projects each (the default MAX_PROJECTS_PER_USER,
 // which the namespace's ResourceQuota is sized for), so N = 1,000 is 50 users, each with a
@@ -83,6 +83,9 @@ const TIMEOUT_S = flag('--timeout-s', 1800);
 const PER_USER = flag('--per-user', 20);
 const WORKFLOW_THREADS = flag('--workflow-threads', 0);
 const MAX_CACHED = flag('--max-cached-workflows', 0);
+// Extra dev-server arguments on top of the platform's, e.g.
+// --temporal-arg --dynamic-config-value=history.cacheMaxSize=4096 (diagnostics).
+const TEMPORAL_ARGS = argv.flatMap((a, i) => (a === '--temporal-arg' && argv[i + 1] ? [argv[i + 1]!] : []));
 
 const WRITES = new Set(['ensureDatabase', 'ensureSandbox', 'ensureSandboxNetwork', 'scaleSandbox', 'scaleDatabase', 'deleteProjectResources']);
 type Target = 'RUNNING' | 'STOPPED' | 'TERMINATED';
@@ -259,6 +262,7 @@ async function main() {
       headless: true,
       logFile: path.join(work, 'temporal.log'),
       ...(argv.includes('--temporal-in-memory') ? {} : { dbFile: path.join(work, 'temporal.db') }),
+      extraArgs: TEMPORAL_ARGS,
     });
     cleanups.push(() => temporal.stop());
 

@@ -476,9 +476,9 @@ export function createKubernetesActivities(deps: KubernetesActivitiesDeps): Kube
             check();
           }, reject);
         });
+        if (changed) seen = fromSets();
       } catch (err) {
         throw mapKubeError(err, `the watch of ${names.statefulSet} / ${names.cluster} in ${ns}`);
-        if (changed) seen = fromSets();
       } finally {
         clearTimeout(timer);
         if (onCancel) cancelled?.removeEventListener('abort', onCancel);

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { jest } from '@jest/globals';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createMigratedDatabase } from '../../scripts/services/postgres';
@@ -469,8 +470,17 @@ describe('a project through every activity, each run twice', () => {
     // StatefulSets, pods, Clusters and Ingresses of the namespace: four watches for both waits.
     await waitFor('four shared watches', async () => sharedWatches.size, (n) => n === 4, 10_000);
     await new Promise((r) => setTimeout(r, 500));
+    const requests = jest.spyOn(KubeClient.prototype, 'request');
     await admin.mergePatch(stsKey, { spec: { replicas: 0 } });
-    expect(await ownWait).toMatchObject({ changed: true, sandbox: { status: expect.stringMatching(/^(STOPPING|STOPPED)$/) } });
+    try {
+      expect(await ownWait).toMatchObject({ changed: true, sandbox: { status: expect.stringMatching(/^(STOPPING|STOPPED)$/) } });
+      // The change is answered from the sets that showed it: the only read is the
+      // database's credentials Secret (Secrets are not watched).
+      const reads = requests.mock.calls.filter(([method, p]) => method === 'GET' && new RegExp(`/${ref.k8sName}(-[a-z-]+)?$`).test(p)).map(([, p]) => p);
+      expect(reads).toEqual([expect.stringMatching(new RegExp(`/secrets/${names().clusterCredentialSecret}$`))]);
+    } finally {
+      requests.mockRestore();
+    }
     // The other project's wait did not wake for this project's change.
     expect(await otherWait).toEqual({ changed: false, sandbox: expect.objectContaining({ status: 'TERMINATED' }), database: expect.objectContaining({ status: 'TERMINATED' }) });
     expect(sharedWatches.size).toBe(4);

@@ -41,7 +41,12 @@ export interface TemporalDevServerOptions {
 export async function startTemporalDevServer(o: TemporalDevServerOptions): Promise<ManagedProcess & { address: string }> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--log-level', 'warn'];
   args.push('--namespace', o.namespace ?? 'default');
-  if (o.dbFile) args.push('--db-filename', o.dbFile);
+  if (o.dbFile) {
+    // Write-ahead log: readers no longer wait for the writer (synchronous stays FULL, so a
+    // commit is on disk before it is acknowledged). With the default rollback journal,
+    // 1,000 simultaneous lifecycles left executions hung (docs/decisions/0008).
+    args.push('--db-filename', o.dbFile, '--sqlite-pragma', 'journal_mode=wal');
+  }
   if (o.headless) args.push('--headless');
   else args.push('--ui-port', String(o.uiPort ?? 8233));
   for (const sa of SEARCH_ATTRIBUTES) args.push('--search-attribute', `${sa}=Keyword`);
@@ -51,6 +56,10 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
   // the worker that completed the task (no round trip through the matching service), so a
   // change of intent reaches its Kubernetes write at once. Off by default on the server.
   args.push('--dynamic-config-value', 'system.enableActivityEagerExecution=true');
+  // The dev server has one history shard, so its mutable-state cache (512 entries per
+  // shard by default) is the whole server's: with more open lifecycles than that, every
+  // task reloads its execution from the store. 8,192 keeps 1,000 lifecycles cached.
+  args.push('--dynamic-config-value', 'history.cacheMaxSize=8192');
   args.push(...(o.extraArgs ?? []));
   const proc = startProcess('temporal', o.binary, args, { logFile: o.logFile, stdio: o.logFile ? undefined : ['ignore', 'ignore', 'inherit'] });
   await waitForPort(o.port, 60_000, 'Temporal dev server', proc);
