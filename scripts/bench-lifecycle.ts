@@ -6,6 +6,7 @@
 //                                          [--idle-s 60] [--timeout-s 1800] [--per-user 20]
 //                                          [--workflow-threads N] [--max-cached-workflows N] (default: the worker's)
 //                                          [--temporal-in-memory] [--temporal-arg ARG]...
+//                                          [--heap-profile FILE] (main thread, read when settled)
 //
 // Projects belong to users of --per-user projects each (the default MAX_PROJECTS_PER_USER,
 // which the namespace's ResourceQuota is sized for), so N = 1,000 is 50 users, each with a
@@ -67,6 +68,7 @@ import { deleteSignal, startSignal, stopSignal } from '../workflows/messages';
 import { lifecycleStartOptions } from '../common/start-lifecycle';
 import { watchProjectStatuses } from './bench/cluster-status';
 import { cpuByProgram, cpuReport } from './bench/process-cpu';
+import { startHeapSampling } from './bench/heap-profile';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -85,6 +87,7 @@ const WORKFLOW_THREADS = flag('--workflow-threads', 0);
 const MAX_CACHED = flag('--max-cached-workflows', 0);
 // Extra dev-server arguments on top of the platform's, e.g.
 // --temporal-arg --dynamic-config-value=history.cacheMaxSize=4096 (diagnostics).
+const HEAP_PROFILE = argv.includes('--heap-profile') ? argv[argv.indexOf('--heap-profile') + 1] : undefined;
 const TEMPORAL_ARGS = argv.flatMap((a, i) => (a === '--temporal-arg' && argv[i + 1] ? [argv[i + 1]!] : []));
 
 const WRITES = new Set(['ensureDatabase', 'ensureSandbox', 'ensureSandboxNetwork', 'scaleSandbox', 'scaleDatabase', 'deleteProjectResources']);
@@ -407,6 +410,7 @@ async function main() {
       const m = process.memoryUsage();
       if (m.rss > peakRss) [peakRss, atPeak] = [m.rss, m];
     }, 250);
+    const heapSampler = HEAP_PROFILE ? await startHeapSampling() : undefined;
     const runStart = Date.now();
     const cpuBefore = cpuByProgram();
     // With the idle measurement, every lifecycle waits after create until all are RUNNING.
@@ -483,6 +487,10 @@ async function main() {
       await new Promise((r) => setTimeout(r, 5_000));
       console.log(`idle cost: ${IDLE_S} s with ${N} settled projects (all RUNNING ${((createdAt - runStart) / 1000).toFixed(1)} s after the start)`);
       idle.push(await measureIdle(N));
+      if (heapSampler) {
+        console.log(`main-thread heap, ${N} settled: live memory by allocation site (written to ${HEAP_PROFILE})`);
+        for (const { site, bytes } of await heapSampler.collect(HEAP_PROFILE!)) console.log(`  ${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB  ${site}`);
+      }
       idleMs = Date.now() - createdAt;
       resumeAfterIdle();
     })();
