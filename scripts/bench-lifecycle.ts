@@ -4,7 +4,7 @@
 //
 //   npx tsx scripts/bench-lifecycle.ts [N] [--backoff-ms 1000] [--max-backoff-ms 30000]
 //                                          [--idle-s 60] [--timeout-s 1800] [--per-user 20]
-//                                          [--workflow-threads N] [--max-cached-workflows N] (default: the worker's)
+//                                          [--workflow-threads N] [--max-cached-workflows N] [--workflow-task-slots N] (default: the worker's)
 //                                          [--temporal-in-memory] [--temporal-arg ARG]...
 //                                          [--heap-profile FILE] (main thread, read when settled)
 //
@@ -69,6 +69,7 @@ import { lifecycleStartOptions } from '../common/start-lifecycle';
 import { watchProjectStatuses } from './bench/cluster-status';
 import { cpuByProgram, cpuReport } from './bench/process-cpu';
 import { startHeapSampling } from './bench/heap-profile';
+import { workerThreadHeaps, type ThreadHeap } from './bench/thread-heaps';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -85,6 +86,7 @@ const TIMEOUT_S = flag('--timeout-s', 1800);
 const PER_USER = flag('--per-user', 20);
 const WORKFLOW_THREADS = flag('--workflow-threads', 0);
 const MAX_CACHED = flag('--max-cached-workflows', 0);
+const WORKFLOW_TASK_SLOTS = flag('--workflow-task-slots', 0);
 // Extra dev-server arguments on top of the platform's, e.g.
 // --temporal-arg --dynamic-config-value=history.cacheMaxSize=4096 (diagnostics).
 const HEAP_PROFILE = argv.includes('--heap-profile') ? argv[argv.indexOf('--heap-profile') + 1] : undefined;
@@ -321,7 +323,7 @@ async function main() {
     const connection = await NativeConnection.connect({ address: temporal.address });
     cleanups.push(() => connection.close());
     const taskQueue = `bench-${Date.now().toString(36)}`;
-    const worker = await createLifecycleWorker({ connection, taskQueue, activities: instrumented, identity: `bench-${process.pid}`, shutdownGraceTime: '2s', workflowThreadPoolSize: WORKFLOW_THREADS || undefined, maxCachedWorkflows: MAX_CACHED || undefined });
+    const worker = await createLifecycleWorker({ connection, taskQueue, activities: instrumented, identity: `bench-${process.pid}`, shutdownGraceTime: '2s', workflowThreadPoolSize: WORKFLOW_THREADS || undefined, maxCachedWorkflows: MAX_CACHED || undefined, maxConcurrentWorkflowTaskExecutions: WORKFLOW_TASK_SLOTS || undefined });
     const running = worker.run();
     cleanups.push(async () => {
       worker.shutdown();
@@ -367,6 +369,9 @@ async function main() {
       activityTasks: number;
       historyEvents: number;
       rss: number;
+      /** process.memoryUsage() of the main thread and the V8 heaps of the worker threads, at the end. */
+      memory: NodeJS.MemoryUsage;
+      threads: ThreadHeap[];
     }
     const measureIdle = async (projects: number): Promise<IdleCost> => {
       const [api0, sdk0, h0] = [await apiMetrics(), sdkTaskSeries(await sdkMetrics()), await historyEvents()];
@@ -389,6 +394,8 @@ async function main() {
         activityTasks: sdk1.activityTasks - sdk0.activityTasks,
         historyEvents: h1 - h0,
         rss: process.memoryUsage().rss,
+        memory: process.memoryUsage(),
+        threads: await workerThreadHeaps(),
       };
     };
     const idle: IdleCost[] = [];
@@ -582,6 +589,9 @@ async function main() {
       console.log(
         `idle, ${String(c.projects).padStart(4)} projects settled      ${perMin(total(c.apiRequests))} API requests/min, ${perMin(c.workflowTasks)} workflow tasks/min (${perMin(c.workflowTaskPolls)} polled), ${perMin(c.activityTasks)} activity tasks/min, ${perMin(c.historyEvents)} history events/min; ${c.openWatches} open watches (the worker's ${c.workerWatches}); RSS ${(c.rss / 2 ** 20).toFixed(0)} MiB (${c.seconds.toFixed(0)} s)`,
       );
+      const threads = c.threads.map((t) => `${t.title} ${mib(t.heapUsed)} of ${mib(t.heapTotal)}`).join(', ');
+      const rest = c.memory.rss - c.memory.heapTotal - c.memory.external - c.threads.reduce((sum, t) => sum + t.heapTotal, 0);
+      console.log(`  memory: main-thread heap ${mib(c.memory.heapUsed)} used of ${mib(c.memory.heapTotal)}, external ${mib(c.memory.external)}; worker-thread heaps ${threads || 'none'}; the rest (native, Rust core) ${mib(rest)}`);
       for (const [k, v] of [...c.apiRequests].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${perMin(v).padStart(8)}/min  ${k}`);
       console.log(`  of which the worker's own: ${perMin(total(c.workerRequests))}/min${[...c.workerRequests].map(([k, v]) => `, ${k} ${perMin(v)}`).join('')}`);
     }
