@@ -30,7 +30,9 @@
 //     other after create), the API server's apiserver_request_total (resource requests, by
 //     verb and resource) and the worker's workflow tasks (SDK metrics) and history events
 //     (all N workflows) before and after S seconds of idling (the bench's own three
-//     watches stay open: a re-watch every ~5 min each);
+//     watches stay open: a re-watch every ~5 min each), and the process's memory then:
+//     main-thread heap, the worker threads' heaps (the workflow thread's, over the
+//     inspector, scripts/bench/thread-heaps.ts) and the native rest;
 //   event-loop delay of this process during the run (p50, p99, max), and the CPU time
 //     of every program on the machine meanwhile (scripts/bench/process-cpu.ts).
 // Needs PostgreSQL (DATABASE_URL or TEST_DATABASE_URL, default postgres@127.0.0.1:5432) and
