@@ -34,6 +34,7 @@ const TIERS = {
     services: ['database', 'temporal'],
     files: [
       'cli/cli.test.ts',
+      'scripts/services/temporal.test.ts',
       'test/policies-browser.test.ts',
       'test/terminal-app-browser.test.ts',
       'test/web-image.test.ts',
