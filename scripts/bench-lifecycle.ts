@@ -1,12 +1,13 @@
 // Benchmark: N projects (default 20) through create -> RUNNING -> stop -> STOPPED ->
 // start -> RUNNING -> delete -> TERMINATED, concurrently, on the local Kubernetes cluster
-// with kwok nodes (simulated pods) and the real worker (workflow + activities + projection).
+// with kwok nodes (simulated pods) and the real worker (workflow + activities + projection)
+// in a process of its own, compiled as production runs it (scripts/bench/worker-host.ts).
 //
 //   npx tsx scripts/bench-lifecycle.ts [N] [--backoff-ms 1000] [--max-backoff-ms 30000]
 //                                          [--idle-s 60] [--timeout-s 1800] [--per-user 20]
 //                                          [--workflow-threads N] [--max-cached-workflows N] [--workflow-task-slots N] (default: the worker's)
 //                                          [--temporal-in-memory] [--temporal-arg ARG]...
-//                                          [--heap-profile FILE] (main thread, read when settled)
+//                                          [--heap-profile FILE] (the worker's main thread, read when settled)
 //
 // Projects belong to users of --per-user projects each (the default MAX_PROJECTS_PER_USER,
 // which the namespace's ResourceQuota is sized for), so N = 1,000 is 50 users, each with a
@@ -19,8 +20,8 @@
 //     (an independent watcher of StatefulSets, pods and Clusters in all namespaces,
 //     scripts/bench/cluster-status.ts, as its watch event arrives) to the worker's
 //     projection (recordStatus) writing that status;
-//   total wall time, and the RSS of this process (worker + client + watcher; the cluster
-//   runs in a child process);
+//   total wall time, the worker process's RSS (peak and end; the bench's client and
+//   watcher are in this process, the cluster in another);
 //   errors: activity attempts that failed (cancellations of watches are not errors), ERROR
 //     statuses written, lifecycles that failed or did not finish within --timeout-s;
 //   history events per create -> RUNNING (up to the recordStatus of RUNNING, from the
@@ -30,32 +31,24 @@
 //     other after create), the API server's apiserver_request_total (resource requests, by
 //     verb and resource) and the worker's workflow tasks (SDK metrics) and history events
 //     (all N workflows) before and after S seconds of idling (the bench's own three
-//     watches stay open: a re-watch every ~5 min each), and the process's memory then:
+//     watches stay open: a re-watch every ~5 min each), and the worker's memory then:
 //     main-thread heap, the worker threads' heaps (the workflow thread's, over the
 //     inspector, scripts/bench/thread-heaps.ts) and the native rest;
-//   event-loop delay of this process during the run (p50, p99, max), and the CPU time
+//   event-loop delay of the worker process during the run (p50, p99, max), and the CPU time
 //     of every program on the machine meanwhile (scripts/bench/process-cpu.ts).
 // Needs PostgreSQL (DATABASE_URL or TEST_DATABASE_URL, default postgres@127.0.0.1:5432) and
 // the binaries of cluster/build.sh and the Temporal CLI (built on first use).
 import { createProjectRows } from '../server/project-rows';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import diagnostics from 'node:diagnostics_channel';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
-import type { ClientRequest } from 'node:http';
 import fs from 'node:fs';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DefaultLogger, NativeConnection, Runtime } from '@temporalio/worker';
 import { Client, Connection } from '@temporalio/client';
-import { createKubernetesActivities } from '../activities/kubernetes';
 import { KubeClient, loadAdminKubeconfig } from '../activities/kubernetes/kube-client';
-import { SharedWatches } from '../activities/kubernetes/shared-watches';
-import { createStatusProjection } from '../activities/status-projection';
-import type { LifecycleActivities } from '../activities/types';
-import { DEFAULT_TIMINGS, WORKFLOW_TYPE, type LifecycleInput, type ProjectStatusView } from '../common/lifecycle';
+import { DEFAULT_TIMINGS, WORKFLOW_TYPE, type LifecycleInput } from '../common/lifecycle';
 import { projectResourceName, workflowIdForProject } from '../common/names';
 import { buildIfMissing, readClusterState } from '../cluster/local-cluster';
 import { createMigratedDatabase } from './services/postgres';
@@ -64,14 +57,13 @@ import { startTemporalDevServer, temporalCliPath } from './services/temporal';
 import { createCipher } from '../server/crypto';
 import { createDb } from '../server/db';
 import { parseKubeconfig } from '../server/kubeconfig';
-import { createLogger } from '../server/logger';
-import { createLifecycleWorker } from '../worker/create-worker';
 import { deleteSignal, startSignal, stopSignal } from '../workflows/messages';
 import { lifecycleStartOptions } from '../common/start-lifecycle';
 import { watchProjectStatuses } from './bench/cluster-status';
 import { cpuByProgram, cpuReport } from './bench/process-cpu';
-import { startHeapSampling } from './bench/heap-profile';
-import { workerThreadHeaps, type ThreadHeap } from './bench/thread-heaps';
+import type { ThreadHeap } from './bench/thread-heaps';
+import { startWorkerProcess } from './bench/worker-host';
+import { WRITE_ACTIVITIES as WRITES } from './bench/worker-protocol';
 
 const argv = process.argv.slice(2);
 const flag = (name: string, def: number) => {
@@ -94,7 +86,6 @@ const WORKFLOW_TASK_SLOTS = flag('--workflow-task-slots', 0);
 const HEAP_PROFILE = argv.includes('--heap-profile') ? argv[argv.indexOf('--heap-profile') + 1] : undefined;
 const TEMPORAL_ARGS = argv.flatMap((a, i) => (a === '--temporal-arg' && argv[i + 1] ? [argv[i + 1]!] : []));
 
-const WRITES = new Set(['ensureDatabase', 'ensureSandbox', 'ensureSandboxNetwork', 'scaleSandbox', 'scaleDatabase', 'deleteProjectResources']);
 type Target = 'RUNNING' | 'STOPPED' | 'TERMINATED';
 type Phase = 'create' | 'stop' | 'start' | 'delete';
 const TARGET: Record<Phase, Target> = { create: 'RUNNING', stop: 'STOPPED', start: 'RUNNING', delete: 'TERMINATED' };
@@ -194,16 +185,12 @@ async function main() {
     });
   }
 
-  // SDK metrics of this process (the worker's workflow tasks), before any connection.
+  // SDK metrics of the worker process (its workflow tasks).
   const sdkMetricsPort = await freePort();
-  Runtime.install({
-    logger: new DefaultLogger('WARN'),
-    telemetryOptions: { metrics: { prometheus: { bindAddress: `127.0.0.1:${sdkMetricsPort}`, countersTotalSuffix: true } } },
-  });
   const sdkMetrics = async () => (await fetch(`http://127.0.0.1:${sdkMetricsPort}/metrics`)).text();
 
   try {
-    // The cluster in a child process, so the RSS below is the worker's side only.
+    // The cluster in a child process of its own.
     const clusterDir = path.join(work, 'cluster');
     const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cluster/cli.ts');
     const clusterProc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--data-dir', clusterDir, '--node', 'simulated'], {
@@ -227,18 +214,6 @@ async function main() {
     const adminKubeconfig = fs.readFileSync(state.adminKubeconfigPath, 'utf8');
     console.log(`cluster up (${state.server}) after ${Date.now() - t0} ms`);
     const creds = parseKubeconfig(adminKubeconfig, { trusted: true });
-    // Every HTTP request this process (the worker) sends to the API server, watches included
-    // (the API server's own counter also counts the controllers and simulators).
-    const apiPort = new URL(creds.server).port;
-    let ownRequests = new Map<string, number>();
-    diagnostics.subscribe('http.client.request.start', (msg) => {
-      const req = (msg as { request: ClientRequest }).request;
-      if (String(req.getHeader('host') ?? '').endsWith(`:${apiPort}`)) {
-        const kind = /\/(?:api|apis)\/(?:[^/]+\/)?v1[^/]*\/(?:namespaces\/[^/]+\/)?([a-z]+)/.exec(req.path)?.[1] ?? req.path.split('?')[0];
-        const key = `${req.method} ${kind}${/[?&]watch=1/.test(req.path) ? ' (watch)' : ''}`;
-        ownRequests.set(key, (ownRequests.get(key) ?? 0) + 1);
-      }
-    });
     const apiMetrics = () =>
       new Promise<string>((resolve, reject) => {
         const req = https.get(
@@ -278,59 +253,48 @@ async function main() {
     cleanups.push(() => database.drop());
     const db = createDb(database.url, { max: 10 });
     cleanups.push(() => db.$disconnect());
-    const cipher = createCipher(randomBytes(32));
+    const encryptionKey = randomBytes(32);
+    const cipher = createCipher(encryptionKey);
 
-    // --- instrumented activities ------------------------------------------------------
+    // --- the worker, in its own process ---------------------------------------------------
     const transitions = new Map<string, Transition>();
-    const done = new Map<string, (v: ProjectStatusView) => void>();
+    const done = new Map<string, (status: string) => void>();
     const activityErrors = new Map<string, number>();
     const errorStatuses = new Map<string, string>();
-    const sharedWatches = new SharedWatches();
-    cleanups.push(() => sharedWatches.close());
-    const kubernetes = createKubernetesActivities({ db, cipher, clusterDomain: 'bench.localhost', adminKubeconfig, logger: createLogger('bench', 'warn'), sharedWatches });
-    const projection = createStatusProjection(db);
-    const activities = { ...kubernetes, ...projection } as LifecycleActivities;
-    const instrumented = Object.fromEntries(
-      Object.entries(activities).map(([name, fn]) => [
-        name,
-        async (...args: unknown[]) => {
-          const projectId = (args[0] as { projectId: string }).projectId;
-          const tr = transitions.get(projectId);
-          if (tr && WRITES.has(name) && tr.firstWriteAt === undefined) tr.firstWriteAt = Date.now();
-          let result: unknown;
-          try {
-            result = await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
-          } catch (err) {
-            const e = err as Error;
-            // A cancelled watch ends with the cancellation: not an error.
-            if (e?.name !== 'CancelledFailure' && !/cancel/i.test(e?.name ?? '')) {
-              const key = `${name}: ${(e?.message ?? String(err)).replace(/[0-9a-z]{20,}/g, '…').slice(0, 160)}`;
-              activityErrors.set(key, (activityErrors.get(key) ?? 0) + 1);
-            }
-            throw err;
-          }
-          if (name === 'recordStatus') {
-            const view = args[0] as ProjectStatusView;
-            if (view.status === 'ERROR') errorStatuses.set(projectId, view.lastError?.message ?? '(no message)');
-            if (tr && view.status === TARGET[tr.phase] && tr.visibleAt === undefined) {
-              tr.visibleAt = Date.now();
-              done.get(projectId)?.(view);
-            }
-          }
-          return result;
-        },
-      ]),
-    ) as unknown as LifecycleActivities;
-
-    const connection = await NativeConnection.connect({ address: temporal.address });
-    cleanups.push(() => connection.close());
     const taskQueue = `bench-${Date.now().toString(36)}`;
-    const worker = await createLifecycleWorker({ connection, taskQueue, activities: instrumented, identity: `bench-${process.pid}`, shutdownGraceTime: '2s', workflowThreadPoolSize: WORKFLOW_THREADS || undefined, maxCachedWorkflows: MAX_CACHED || undefined, maxConcurrentWorkflowTaskExecutions: WORKFLOW_TASK_SLOTS || undefined });
-    const running = worker.run();
-    cleanups.push(async () => {
-      worker.shutdown();
-      await running;
-    });
+    const worker = await startWorkerProcess(
+      {
+        temporalAddress: temporal.address,
+        taskQueue,
+        databaseUrl: database.url,
+        adminKubeconfigPath: state.adminKubeconfigPath,
+        encryptionKeyHex: encryptionKey.toString('hex'),
+        sdkMetricsPort,
+        workflowThreads: WORKFLOW_THREADS || undefined,
+        maxCachedWorkflows: MAX_CACHED || undefined,
+        workflowTaskSlots: WORKFLOW_TASK_SLOTS || undefined,
+      },
+      {
+        // Events of a step that began before this transition's intent belong to the one before.
+        onWrite(projectId, at) {
+          const tr = transitions.get(projectId);
+          if (tr && tr.firstWriteAt === undefined && at >= tr.intentAt) tr.firstWriteAt = at;
+        },
+        onStatus(projectId, status, error, at) {
+          if (status === 'ERROR') errorStatuses.set(projectId, error ?? '(no message)');
+          const tr = transitions.get(projectId);
+          if (tr && status === TARGET[tr.phase] && tr.visibleAt === undefined && at >= tr.intentAt) {
+            tr.visibleAt = at;
+            done.get(projectId)?.(status);
+          }
+        },
+        onActivityError(key) {
+          activityErrors.set(key, (activityErrors.get(key) ?? 0) + 1);
+        },
+      },
+      path.join(work, 'worker.log'),
+    );
+    cleanups.push(() => worker.stop());
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     cleanups.push(() => client.connection.close());
 
@@ -370,18 +334,17 @@ async function main() {
       workflowTaskPolls: number;
       activityTasks: number;
       historyEvents: number;
-      rss: number;
-      /** process.memoryUsage() of the main thread and the V8 heaps of the worker threads, at the end. */
+      /** The worker process's: process.memoryUsage() of its main thread and the V8 heaps of its threads, at the end. */
       memory: NodeJS.MemoryUsage;
       threads: ThreadHeap[];
     }
     const measureIdle = async (projects: number): Promise<IdleCost> => {
       const [api0, sdk0, h0] = [await apiMetrics(), sdkTaskSeries(await sdkMetrics()), await historyEvents()];
-      ownRequests = new Map();
+      await worker.sample({ resetRequests: true });
       const t = Date.now();
       await new Promise((r) => setTimeout(r, IDLE_S * 1000));
       const seconds = (Date.now() - t) / 1000;
-      const workerRequests = new Map(ownRequests);
+      const sample = await worker.sample({ resetRequests: true });
       const [api1, sdk1, h1] = [await apiMetrics(), sdkTaskSeries(await sdkMetrics()), await historyEvents()];
       const watches = promSum(api1, 'apiserver_longrunning_requests', (l) => (l.verb === 'WATCH' ? 'w' : undefined));
       return {
@@ -389,15 +352,14 @@ async function main() {
         seconds,
         apiRequests: diff(promSum(api1, 'apiserver_request_total', byVerbResource), promSum(api0, 'apiserver_request_total', byVerbResource)),
         openWatches: total(watches),
-        workerWatches: sharedWatches.size,
-        workerRequests,
+        workerWatches: sample.watches,
+        workerRequests: new Map(sample.requests),
         workflowTasks: sdk1.workflowTasks - sdk0.workflowTasks,
         workflowTaskPolls: sdk1.workflowTaskPolls - sdk0.workflowTaskPolls,
         activityTasks: sdk1.activityTasks - sdk0.activityTasks,
         historyEvents: h1 - h0,
-        rss: process.memoryUsage().rss,
-        memory: process.memoryUsage(),
-        threads: await workerThreadHeaps(),
+        memory: sample.memory,
+        threads: sample.threads,
       };
     };
     const idle: IdleCost[] = [];
@@ -408,18 +370,9 @@ async function main() {
 
     // --- the run -------------------------------------------------------------------------
     const results: Transition[] = [];
-    let peakRss = process.memoryUsage().rss;
-    // How long callbacks of this process (worker, client, watcher) wait for the event loop.
-    const loopDelay = monitorEventLoopDelay({ resolution: 20 });
-    loopDelay.enable();
-    // The process's memory at the RSS peak, split as V8 sees it (the workflow thread's heap
-    // is outside heapUsed: the rest of the RSS is it, native buffers and the Rust core).
-    let atPeak = process.memoryUsage();
-    const rssTimer = setInterval(() => {
-      const m = process.memoryUsage();
-      if (m.rss > peakRss) [peakRss, atPeak] = [m.rss, m];
-    }, 250);
-    const heapSampler = HEAP_PROFILE ? await startHeapSampling() : undefined;
+    // How long the worker's callbacks wait for its event loop.
+    await worker.loopDelayStart();
+    if (HEAP_PROFILE) await worker.heapProfileStart();
     const runStart = Date.now();
     const cpuBefore = cpuByProgram();
     // With the idle measurement, every lifecycle waits after create until all are RUNNING.
@@ -451,7 +404,7 @@ async function main() {
         phaseOf.set(i, phase);
         const tr: Transition = { phase, intentAt: Date.now() };
         transitions.set(projectId, tr);
-        const reached = new Promise<ProjectStatusView>((resolve) => done.set(projectId, resolve));
+        const reached = new Promise<string>((resolve) => done.set(projectId, resolve));
         await act();
         await reached;
         results.push(tr);
@@ -496,9 +449,9 @@ async function main() {
       await new Promise((r) => setTimeout(r, 5_000));
       console.log(`idle cost: ${IDLE_S} s with ${N} settled projects (all RUNNING ${((createdAt - runStart) / 1000).toFixed(1)} s after the start)`);
       idle.push(await measureIdle(N));
-      if (heapSampler) {
-        console.log(`main-thread heap, ${N} settled: live memory by allocation site (written to ${HEAP_PROFILE})`);
-        for (const { site, bytes } of await heapSampler.collect(HEAP_PROFILE!)) console.log(`  ${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB  ${site}`);
+      if (HEAP_PROFILE) {
+        console.log(`the worker's main-thread heap, ${N} settled: live memory by allocation site (written to ${HEAP_PROFILE})`);
+        for (const { site, bytes } of await worker.heapProfile(path.resolve(HEAP_PROFILE))) console.log(`  ${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB  ${site}`);
       }
       idleMs = Date.now() - createdAt;
       resumeAfterIdle();
@@ -513,9 +466,9 @@ async function main() {
     await Promise.race([Promise.all([lifecycles, idleRun]), timeout]);
     const wall = Date.now() - runStart - idleMs;
     const cpuAfter = cpuByProgram();
-    clearInterval(rssTimer);
+    const loopDelay = await worker.loopDelay();
+    const workerRss = worker.rss();
     await watcher.stop();
-    loopDelay.disable();
     const failures = outcomes.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason).slice(0, 200)] : []));
     const unfinished = [...phaseOf].filter(([, ph]) => ph !== 'done');
 
@@ -567,10 +520,8 @@ async function main() {
     }
     console.log(`total wall time                        ${(wall / 1000).toFixed(1)} s (all ${N} lifecycles${IDLE_S > 0 ? ', the idle measurement not counted' : ''})`);
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    console.log(`worker process RSS                     peak ${mib(peakRss)}, end ${mib(process.memoryUsage().rss)}`);
-    console.log(`  at the peak                          main-thread heap ${mib(atPeak.heapUsed)} used of ${mib(atPeak.heapTotal)}, external ${mib(atPeak.external)} (array buffers ${mib(atPeak.arrayBuffers)}), other ${mib(atPeak.rss - atPeak.heapTotal - atPeak.external)}`);
-    const ms = (ns: number) => (ns / 1e6).toFixed(0);
-    console.log(`event-loop delay (worker process)      p50 ${ms(loopDelay.percentile(50))} ms   p99 ${ms(loopDelay.percentile(99))} ms   max ${ms(loopDelay.max)} ms`);
+    console.log(`worker process RSS                     peak ${mib(workerRss.peak)}, end ${mib(workerRss.now)} (the bench's own process: ${mib(process.memoryUsage().rss)})`);
+    console.log(`event-loop delay (worker process)      p50 ${loopDelay.p50Ms.toFixed(0)} ms   p99 ${loopDelay.p99Ms.toFixed(0)} ms   max ${loopDelay.maxMs.toFixed(0)} ms`);
     // The idle minute is inside this window (a few cores-seconds at most when nothing runs).
     for (const line of cpuReport(cpuBefore, cpuAfter, (Date.now() - runStart) / 1000)) console.log(line);
     console.log(
@@ -589,7 +540,7 @@ async function main() {
     for (const c of idle) {
       const perMin = (x: number) => ((x * 60) / c.seconds).toFixed(1);
       console.log(
-        `idle, ${String(c.projects).padStart(4)} projects settled      ${perMin(total(c.apiRequests))} API requests/min, ${perMin(c.workflowTasks)} workflow tasks/min (${perMin(c.workflowTaskPolls)} polled), ${perMin(c.activityTasks)} activity tasks/min, ${perMin(c.historyEvents)} history events/min; ${c.openWatches} open watches (the worker's ${c.workerWatches}); RSS ${(c.rss / 2 ** 20).toFixed(0)} MiB (${c.seconds.toFixed(0)} s)`,
+        `idle, ${String(c.projects).padStart(4)} projects settled      ${perMin(total(c.apiRequests))} API requests/min, ${perMin(c.workflowTasks)} workflow tasks/min (${perMin(c.workflowTaskPolls)} polled), ${perMin(c.activityTasks)} activity tasks/min, ${perMin(c.historyEvents)} history events/min; ${c.openWatches} open watches (the worker's ${c.workerWatches}); worker RSS ${mib(c.memory.rss)} (${c.seconds.toFixed(0)} s)`,
       );
       const threads = c.threads.map((t) => `${t.title} ${mib(t.heapUsed)} of ${mib(t.heapTotal)}`).join(', ');
       const rest = c.memory.rss - c.memory.heapTotal - c.memory.external - c.threads.reduce((sum, t) => sum + t.heapTotal, 0);

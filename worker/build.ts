@@ -13,9 +13,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { bundleWorkflowCode } from '@temporalio/worker';
-import { WORKFLOWS_PATH } from './create-worker';
+import { compileWorker } from './compile';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'dist');
@@ -24,28 +22,7 @@ async function main() {
   const t0 = Date.now();
   if (!fs.existsSync(path.join(root, 'prisma/generated/client.ts'))) throw new Error('prisma/generated is missing: run `npm run prisma:generate` first');
   fs.rmSync(out, { recursive: true, force: true });
-  fs.mkdirSync(out, { recursive: true });
-
-  const noop = () => undefined;
-  const { code } = await bundleWorkflowCode({
-    workflowsPath: WORKFLOWS_PATH,
-    logger: { trace: noop, debug: noop, info: noop, warn: console.warn, error: console.error, log: noop },
-  });
-  fs.writeFileSync(path.join(out, 'workflow-bundle.js'), code);
-
-  await build({
-    entryPoints: { worker: path.join(root, 'worker/index.ts') },
-    outdir: out,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    sourcemap: 'linked',
-    // Errors and stack traces name the real functions.
-    keepNames: true,
-    logLevel: 'warning',
-  });
+  await compileWorker({ worker: path.join(root, 'worker/index.ts') }, out);
 
   const migrations = path.resolve(out, '../prisma/migrations');
   if (!fs.existsSync(migrations)) throw new Error(`the compiled worker would look for migrations in ${migrations}, which does not exist`);

@@ -20,7 +20,9 @@ export interface HeapSampler {
   collect(file: string, top?: number): Promise<Array<{ site: string; bytes: number }>>;
 }
 
-export async function startHeapSampling(): Promise<HeapSampler> {
+/** `ownCode`: which script URLs are this repository's (default: under the root, outside node_modules). */
+export async function startHeapSampling(o: { ownCode?: (url: string) => boolean } = {}): Promise<HeapSampler> {
+  const isOwn = o.ownCode ?? ownCode;
   const session = new Session();
   session.connect();
   await session.post('HeapProfiler.enable');
@@ -37,7 +39,7 @@ export async function startHeapSampling(): Promise<HeapSampler> {
       const walk = (node: ProfileNode, owner: string) => {
         const { functionName, url, lineNumber } = node.callFrame;
         const here = url && !url.includes('node:') ? `${functionName || '(anonymous)'} ${shortUrl(url)}:${lineNumber + 1}` : owner;
-        const site = ownCode(url) ? here : owner === '(root)' ? here : owner;
+        const site = isOwn(url) ? here : owner === '(root)' ? here : owner;
         if (node.selfSize) bySite.set(site, (bySite.get(site) ?? 0) + node.selfSize);
         for (const c of node.children) walk(c, site);
       };
