@@ -8,6 +8,7 @@
 //                                          [--workflow-threads N] [--max-cached-workflows N] [--workflow-task-slots N] (default: the worker's)
 //                                          [--temporal-in-memory] [--temporal-arg ARG]...
 //                                          [--heap-profile FILE] (the worker's main thread, read when settled)
+//                                          [--worker-node-option OPT]... (Node flags of the worker process)
 //
 // Projects belong to users of --per-user projects each (the default MAX_PROJECTS_PER_USER,
 // which the namespace's ResourceQuota is sized for), so N = 1,000 is 50 users, each with a
@@ -84,7 +85,10 @@ const WORKFLOW_TASK_SLOTS = flag('--workflow-task-slots', 0);
 // Extra dev-server arguments on top of the platform's, e.g.
 // --temporal-arg --dynamic-config-value=history.cacheMaxSize=4096 (diagnostics).
 const HEAP_PROFILE = argv.includes('--heap-profile') ? argv[argv.indexOf('--heap-profile') + 1] : undefined;
-const TEMPORAL_ARGS = argv.flatMap((a, i) => (a === '--temporal-arg' && argv[i + 1] ? [argv[i + 1]!] : []));
+const repeated = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] ? [argv[i + 1]!] : []));
+const TEMPORAL_ARGS = repeated('--temporal-arg');
+// e.g. --worker-node-option --max-old-space-size=512
+const WORKER_NODE_OPTIONS = repeated('--worker-node-option');
 
 type Target = 'RUNNING' | 'STOPPED' | 'TERMINATED';
 type Phase = 'create' | 'stop' | 'start' | 'delete';
@@ -293,6 +297,7 @@ async function main() {
         },
       },
       path.join(work, 'worker.log'),
+      WORKER_NODE_OPTIONS,
     );
     cleanups.push(() => worker.stop());
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
@@ -468,6 +473,7 @@ async function main() {
     const cpuAfter = cpuByProgram();
     const loopDelay = await worker.loopDelay();
     const workerRss = worker.rss();
+    const atPeak = await worker.peakMemory();
     await watcher.stop();
     const failures = outcomes.flatMap((r) => (r.status === 'rejected' ? [String((r.reason as Error)?.message ?? r.reason).slice(0, 200)] : []));
     const unfinished = [...phaseOf].filter(([, ph]) => ph !== 'done');
@@ -521,6 +527,7 @@ async function main() {
     console.log(`total wall time                        ${(wall / 1000).toFixed(1)} s (all ${N} lifecycles${IDLE_S > 0 ? ', the idle measurement not counted' : ''})`);
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     console.log(`worker process RSS                     peak ${mib(workerRss.peak)}, end ${mib(workerRss.now)} (the bench's own process: ${mib(process.memoryUsage().rss)})`);
+    console.log(`  at the peak                          main-thread heap ${mib(atPeak.heapUsed)} used of ${mib(atPeak.heapTotal)}, external ${mib(atPeak.external)}, the rest (worker threads' heaps, native) ${mib(atPeak.rss - atPeak.heapTotal - atPeak.external)}`);
     console.log(`event-loop delay (worker process)      p50 ${loopDelay.p50Ms.toFixed(0)} ms   p99 ${loopDelay.p99Ms.toFixed(0)} ms   max ${loopDelay.maxMs.toFixed(0)} ms`);
     // The idle minute is inside this window (a few cores-seconds at most when nothing runs).
     for (const line of cpuReport(cpuBefore, cpuAfter, (Date.now() - runStart) / 1000)) console.log(line);

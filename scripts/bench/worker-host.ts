@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compileWorker } from '../../worker/compile';
-import type { LoopDelay, WorkerMessage, WorkerProcessConfig, WorkerRequest, WorkerSample } from './worker-protocol';
+import type { LoopDelay, PeakMemory, WorkerMessage, WorkerProcessConfig, WorkerRequest, WorkerSample } from './worker-protocol';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const OUT = path.join(ROOT, 'node_modules/.cache/fullstackagent-bench');
@@ -25,6 +25,7 @@ export interface WorkerProcess {
   sample(o: { resetRequests: boolean }): Promise<WorkerSample>;
   loopDelayStart(): Promise<void>;
   loopDelay(): Promise<LoopDelay>;
+  peakMemory(): Promise<PeakMemory>;
   heapProfileStart(): Promise<void>;
   heapProfile(file: string): Promise<Array<{ site: string; bytes: number }>>;
   /** Resident set now and its peak so far (VmRSS, VmHWM), bytes. */
@@ -32,13 +33,16 @@ export interface WorkerProcess {
   stop(): Promise<void>;
 }
 
-/** Compiles and starts the worker process; resolves once it polls. Its output goes to `logFile`. */
-export async function startWorkerProcess(config: WorkerProcessConfig, events: WorkerEvents, logFile: string): Promise<WorkerProcess> {
+/**
+ * Compiles and starts the worker process; resolves once it polls. Its output goes to
+ * `logFile`; `nodeOptions` are Node's flags for it (e.g. --max-old-space-size=512).
+ */
+export async function startWorkerProcess(config: WorkerProcessConfig, events: WorkerEvents, logFile: string, nodeOptions: string[] = []): Promise<WorkerProcess> {
   await compileWorker({ 'worker-process': path.join(ROOT, 'scripts/bench/worker-process.ts') }, OUT);
   const log = fs.openSync(logFile, 'a');
   const child: ChildProcess = fork(path.join(OUT, 'worker-process.js'), [], {
     env: { ...process.env, BENCH_WORKER: JSON.stringify(config) },
-    execArgv: ['--enable-source-maps'],
+    execArgv: ['--enable-source-maps', ...nodeOptions],
     stdio: ['ignore', log, log, 'ipc'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
@@ -76,6 +80,7 @@ export async function startWorkerProcess(config: WorkerProcessConfig, events: Wo
     sample: ({ resetRequests }) => call<WorkerSample>({ call: 'sample', resetRequests }),
     loopDelayStart: () => call<void>({ call: 'loopDelayStart' }),
     loopDelay: () => call<LoopDelay>({ call: 'loopDelay' }),
+    peakMemory: () => call<PeakMemory>({ call: 'peakMemory' }),
     heapProfileStart: () => call<void>({ call: 'heapProfileStart' }),
     heapProfile: (file) => call<Array<{ site: string; bytes: number }>>({ call: 'heapProfile', file }),
     rss: () => ({ now: status('VmRSS'), peak: status('VmHWM') }),

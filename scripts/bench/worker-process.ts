@@ -91,6 +91,11 @@ async function main() {
   });
 
   const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  let peak = process.memoryUsage();
+  setInterval(() => {
+    const m = process.memoryUsage();
+    if (m.rss > peak.rss) peak = m;
+  }, 250).unref();
   let heapSampler: HeapSampler | undefined;
   const answer = async (r: WorkerRequest): Promise<unknown> => {
     switch (r.call) {
@@ -105,6 +110,8 @@ async function main() {
       case 'loopDelay':
         loopDelay.disable();
         return { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 };
+      case 'peakMemory':
+        return peak;
       case 'heapProfileStart':
         // Compiled into one file beside node_modules: our code is that file's frames.
         heapSampler = await startHeapSampling({ ownCode: (url) => url.endsWith('/worker-process.js') });

@@ -16,6 +16,9 @@ export interface WorkerProcessConfig {
   workflowTaskSlots?: number;
 }
 
+/** process.memoryUsage() of the worker's main thread when its RSS was highest (sampled every 250 ms). */
+export type PeakMemory = NodeJS.MemoryUsage;
+
 export interface WorkerSample {
   memory: NodeJS.MemoryUsage;
   /** The V8 heaps of the worker threads (the SDK's workflow thread among them). */
@@ -37,6 +40,7 @@ export type WorkerRequest =
   | { id: number; call: 'sample'; resetRequests: boolean }
   | { id: number; call: 'loopDelayStart' }
   | { id: number; call: 'loopDelay' }
+  | { id: number; call: 'peakMemory' }
   | { id: number; call: 'heapProfileStart' }
   | { id: number; call: 'heapProfile'; file: string };
 
