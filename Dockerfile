@@ -88,6 +88,14 @@ RUN --mount=type=secret,id=build_ca set -eux; \
 FROM ${BASE_IMAGE}
 
 COPY --from=fetch /node/ /usr/local/
+# jemalloc for every process of the image (LD_PRELOAD below): with glibc's malloc the worker
+# kept what a burst of lifecycles had freed (200 settled projects: 516-684 MiB RSS, of which
+# malloc_trim(0) returned 225 MiB); with jemalloc 313 MiB (README, "Worker sizing").
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libjemalloc2 \
+ && rm -rf /var/lib/apt/lists/* \
+ && ln -s "$(dpkg -L libjemalloc2 | grep '/libjemalloc\.so\.2$')" /usr/local/lib/libjemalloc.so.2 \
+ && test -e /usr/local/lib/libjemalloc.so.2
 # The non-root user the processes run as (numeric below, so runAsNonRoot can verify it).
 RUN groupadd --gid 1000 fsa \
  && useradd --uid 1000 --gid 1000 --home-dir /app --no-create-home --shell /usr/sbin/nologin fsa \
@@ -97,6 +105,7 @@ WORKDIR /app
 COPY --from=build /app /app
 
 ENV NODE_ENV=production \
+    LD_PRELOAD=/usr/local/lib/libjemalloc.so.2 \
     DATA_DIR=/data \
     PORT=3000 \
     WORKER_METRICS_PORT=9464 \

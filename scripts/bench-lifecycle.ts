@@ -9,6 +9,7 @@
 //                                          [--temporal-in-memory] [--temporal-arg ARG]...
 //                                          [--heap-profile FILE] (the worker's main thread, read when settled)
 //                                          [--worker-node-option OPT]... (Node flags of the worker process)
+//                                          [--worker-env NAME=VALUE]... (environment of the worker process)
 //
 // Projects belong to users of --per-user projects each (the default MAX_PROJECTS_PER_USER,
 // which the namespace's ResourceQuota is sized for), so N = 1,000 is 50 users, each with a
@@ -89,6 +90,14 @@ const repeated = (name: string) => argv.flatMap((a, i) => (a === name && argv[i 
 const TEMPORAL_ARGS = repeated('--temporal-arg');
 // e.g. --worker-node-option --max-old-space-size=512
 const WORKER_NODE_OPTIONS = repeated('--worker-node-option');
+// e.g. --worker-env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 (the worker's alone)
+const WORKER_ENV = Object.fromEntries(
+  repeated('--worker-env').map((kv) => {
+    const eq = kv.indexOf('=');
+    if (eq < 1) throw new Error(`--worker-env wants NAME=VALUE, got ${kv}`);
+    return [kv.slice(0, eq), kv.slice(eq + 1)];
+  }),
+);
 
 type Target = 'RUNNING' | 'STOPPED' | 'TERMINATED';
 type Phase = 'create' | 'stop' | 'start' | 'delete';
@@ -297,7 +306,7 @@ async function main() {
         },
       },
       path.join(work, 'worker.log'),
-      WORKER_NODE_OPTIONS,
+      { nodeOptions: WORKER_NODE_OPTIONS, env: WORKER_ENV },
     );
     cleanups.push(() => worker.stop());
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
@@ -526,7 +535,7 @@ async function main() {
     }
     console.log(`total wall time                        ${(wall / 1000).toFixed(1)} s (all ${N} lifecycles${IDLE_S > 0 ? ', the idle measurement not counted' : ''})`);
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
-    console.log(`worker process RSS                     peak ${mib(workerRss.peak)}, end ${mib(workerRss.now)} (the bench's own process: ${mib(process.memoryUsage().rss)})`);
+    console.log(`worker process RSS                     peak ${mib(workerRss.peak)}, end ${mib(workerRss.now)} (${worker.allocator()}; the bench's own process: ${mib(process.memoryUsage().rss)})`);
     console.log(`  at the peak                          main-thread heap ${mib(atPeak.heapUsed)} used of ${mib(atPeak.heapTotal)}, external ${mib(atPeak.external)}, the rest (worker threads' heaps, native) ${mib(atPeak.rss - atPeak.heapTotal - atPeak.external)}`);
     console.log(`event-loop delay (worker process)      p50 ${loopDelay.p50Ms.toFixed(0)} ms   p99 ${loopDelay.p99Ms.toFixed(0)} ms   max ${loopDelay.maxMs.toFixed(0)} ms`);
     // The idle minute is inside this window (a few cores-seconds at most when nothing runs).

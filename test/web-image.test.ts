@@ -137,6 +137,13 @@ describe('platform image (Dockerfile)', () => {
     expect(fs.existsSync(path.join(rootfs, 'app/web/test'))).toBe(false);
   });
 
+  it('allocates with jemalloc: the image preloads it for its processes (README, "Worker sizing")', () => {
+    expect(config.config?.Env).toContain('LD_PRELOAD=/usr/local/lib/libjemalloc.so.2');
+    // The running web, not only the file: the library is mapped into the image's process.
+    const pid = execFileSync('pgrep', ['-P', String(proc!.pid)]).toString().trim().split('\n')[0]!;
+    expect(fs.readFileSync(`/proc/${pid}/maps`, 'utf8')).toMatch(/\/libjemalloc\.so\.2$/m);
+  });
+
   it('answers /healthz', async () => {
     const res = await fetch(`${base}/healthz`);
     expect(res.status).toBe(200);

@@ -30,18 +30,26 @@ export interface WorkerProcess {
   heapProfile(file: string): Promise<Array<{ site: string; bytes: number }>>;
   /** Resident set now and its peak so far (VmRSS, VmHWM), bytes. */
   rss(): { now: number; peak: number };
+  /** The malloc the process runs on: jemalloc when it is mapped (LD_PRELOAD), else glibc's. */
+  allocator(): 'jemalloc' | 'glibc malloc';
   stop(): Promise<void>;
 }
 
 /**
  * Compiles and starts the worker process; resolves once it polls. Its output goes to
- * `logFile`; `nodeOptions` are Node's flags for it (e.g. --max-old-space-size=512).
+ * `logFile`; `nodeOptions` are Node's flags for it (e.g. --max-old-space-size=512), `env`
+ * variables of its own (e.g. LD_PRELOAD of another allocator).
  */
-export async function startWorkerProcess(config: WorkerProcessConfig, events: WorkerEvents, logFile: string, nodeOptions: string[] = []): Promise<WorkerProcess> {
+export async function startWorkerProcess(
+  config: WorkerProcessConfig,
+  events: WorkerEvents,
+  logFile: string,
+  { nodeOptions = [], env = {} }: { nodeOptions?: string[]; env?: Record<string, string> } = {},
+): Promise<WorkerProcess> {
   await compileWorker({ 'worker-process': path.join(ROOT, 'scripts/bench/worker-process.ts') }, OUT);
   const log = fs.openSync(logFile, 'a');
   const child: ChildProcess = fork(path.join(OUT, 'worker-process.js'), [], {
-    env: { ...process.env, BENCH_WORKER: JSON.stringify(config) },
+    env: { ...process.env, ...env, BENCH_WORKER: JSON.stringify(config) },
     execArgv: ['--enable-source-maps', ...nodeOptions],
     stdio: ['ignore', log, log, 'ipc'],
   });
@@ -84,6 +92,7 @@ export async function startWorkerProcess(config: WorkerProcessConfig, events: Wo
     heapProfileStart: () => call<void>({ call: 'heapProfileStart' }),
     heapProfile: (file) => call<Array<{ site: string; bytes: number }>>({ call: 'heapProfile', file }),
     rss: () => ({ now: status('VmRSS'), peak: status('VmHWM') }),
+    allocator: () => (/\/libjemalloc\.so[.\d]*$/m.test(fs.readFileSync(`/proc/${child.pid}/maps`, 'utf8')) ? 'jemalloc' : 'glibc malloc'),
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
