@@ -6,10 +6,12 @@
 //   npx tsx scripts/bench-lifecycle.ts [N] [--backoff-ms 1000] [--max-backoff-ms 30000]
 //                                          [--idle-s 60] [--timeout-s 1800] [--per-user 20]
 //                                          [--workflow-threads N] [--max-cached-workflows N] [--workflow-task-slots N] (default: the worker's)
-//                                          [--temporal-in-memory] [--temporal-arg ARG]...
+//                                          [--temporal-in-memory] [--temporal-arg=ARG]... (extra dev-server arguments)
 //                                          [--heap-profile FILE] (the worker's main thread, read when settled)
-//                                          [--worker-node-option OPT]... (Node flags of the worker process)
+//                                          [--worker-node-option=OPT]... (Node flags of the worker process)
 //                                          [--worker-env NAME=VALUE]... (environment of the worker process)
+//   e.g. --temporal-arg=--dynamic-config-value=history.cacheMaxSize=4096 --worker-node-option=--max-old-space-size=512
+//   (scripts/bench/lifecycle-args.ts: a value that starts with a dash takes `=`; unknown flags are errors)
 //
 // Projects belong to users of --per-user projects each (the default MAX_PROJECTS_PER_USER,
 // which the namespace's ResourceQuota is sized for), so N = 1,000 is 50 users, each with a
@@ -64,40 +66,16 @@ import { lifecycleStartOptions } from '../common/start-lifecycle';
 import { watchProjectStatuses } from './bench/cluster-status';
 import { cpuByProgram, cpuReport } from './bench/process-cpu';
 import type { ThreadHeap } from './bench/thread-heaps';
+import { parseLifecycleBenchArgs } from './bench/lifecycle-args';
 import { startWorkerProcess } from './bench/worker-host';
 import { WRITE_ACTIVITIES as WRITES } from './bench/worker-protocol';
 
-const argv = process.argv.slice(2);
-const flag = (name: string, def: number) => {
-  const i = argv.indexOf(name);
-  return i >= 0 ? Number(argv[i + 1]) : def;
-};
-const N = Number(argv.find((a, i) => /^\d+$/.test(a) && !argv[i - 1]?.startsWith('--')) ?? 20);
+const args = parseLifecycleBenchArgs(process.argv.slice(2));
+const N = args.n;
 const timings = {
-  initialBackoffMs: flag('--backoff-ms', DEFAULT_TIMINGS.initialBackoffMs),
-  maxBackoffMs: flag('--max-backoff-ms', DEFAULT_TIMINGS.maxBackoffMs),
+  initialBackoffMs: args.initialBackoffMs ?? DEFAULT_TIMINGS.initialBackoffMs,
+  maxBackoffMs: args.maxBackoffMs ?? DEFAULT_TIMINGS.maxBackoffMs,
 };
-const IDLE_S = flag('--idle-s', 60);
-const TIMEOUT_S = flag('--timeout-s', 1800);
-const PER_USER = flag('--per-user', 20);
-const WORKFLOW_THREADS = flag('--workflow-threads', 0);
-const MAX_CACHED = flag('--max-cached-workflows', 0);
-const WORKFLOW_TASK_SLOTS = flag('--workflow-task-slots', 0);
-// Extra dev-server arguments on top of the platform's, e.g.
-// --temporal-arg --dynamic-config-value=history.cacheMaxSize=4096 (diagnostics).
-const HEAP_PROFILE = argv.includes('--heap-profile') ? argv[argv.indexOf('--heap-profile') + 1] : undefined;
-const repeated = (name: string) => argv.flatMap((a, i) => (a === name && argv[i + 1] ? [argv[i + 1]!] : []));
-const TEMPORAL_ARGS = repeated('--temporal-arg');
-// e.g. --worker-node-option --max-old-space-size=512
-const WORKER_NODE_OPTIONS = repeated('--worker-node-option');
-// e.g. --worker-env LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 (the worker's alone)
-const WORKER_ENV = Object.fromEntries(
-  repeated('--worker-env').map((kv) => {
-    const eq = kv.indexOf('=');
-    if (eq < 1) throw new Error(`--worker-env wants NAME=VALUE, got ${kv}`);
-    return [kv.slice(0, eq), kv.slice(eq + 1)];
-  }),
-);
 
 type Target = 'RUNNING' | 'STOPPED' | 'TERMINATED';
 type Phase = 'create' | 'stop' | 'start' | 'delete';
@@ -256,8 +234,8 @@ async function main() {
       port: await freePort(),
       headless: true,
       logFile: path.join(work, 'temporal.log'),
-      ...(argv.includes('--temporal-in-memory') ? {} : { dbFile: path.join(work, 'temporal.db') }),
-      extraArgs: TEMPORAL_ARGS,
+      ...(args.temporalInMemory ? {} : { dbFile: path.join(work, 'temporal.db') }),
+      extraArgs: args.temporalArgs,
     });
     cleanups.push(() => temporal.stop());
 
@@ -283,9 +261,9 @@ async function main() {
         adminKubeconfigPath: state.adminKubeconfigPath,
         encryptionKeyHex: encryptionKey.toString('hex'),
         sdkMetricsPort,
-        workflowThreads: WORKFLOW_THREADS || undefined,
-        maxCachedWorkflows: MAX_CACHED || undefined,
-        workflowTaskSlots: WORKFLOW_TASK_SLOTS || undefined,
+        workflowThreads: args.workflowThreads || undefined,
+        maxCachedWorkflows: args.maxCachedWorkflows || undefined,
+        workflowTaskSlots: args.workflowTaskSlots || undefined,
       },
       {
         // Events of a step that began before this transition's intent belong to the one before.
@@ -306,14 +284,14 @@ async function main() {
         },
       },
       path.join(work, 'worker.log'),
-      { nodeOptions: WORKER_NODE_OPTIONS, env: WORKER_ENV },
+      { nodeOptions: args.workerNodeOptions, env: args.workerEnv },
     );
     cleanups.push(() => worker.stop());
     const client = new Client({ connection: await Connection.connect({ address: temporal.address }) });
     cleanups.push(() => client.connection.close());
 
     // --- an independent watcher of the cluster state ----------------------------------
-    const users = await Promise.all(Array.from({ length: Math.ceil(N / PER_USER) }, (_, u) => db.user.create({ data: { name: `bench-${u}` } })));
+    const users = await Promise.all(Array.from({ length: Math.ceil(N / args.perUser) }, (_, u) => db.user.create({ data: { name: `bench-${u}` } })));
     const admin = new KubeClient(loadAdminKubeconfig(adminKubeconfig));
     const watcher = watchProjectStatuses(admin, (projectId, status) => {
       const tr = transitions.get(projectId);
@@ -356,7 +334,7 @@ async function main() {
       const [api0, sdk0, h0] = [await apiMetrics(), sdkTaskSeries(await sdkMetrics()), await historyEvents()];
       await worker.sample({ resetRequests: true });
       const t = Date.now();
-      await new Promise((r) => setTimeout(r, IDLE_S * 1000));
+      await new Promise((r) => setTimeout(r, args.idleS * 1000));
       const seconds = (Date.now() - t) / 1000;
       const sample = await worker.sample({ resetRequests: true });
       const [api1, sdk1, h1] = [await apiMetrics(), sdkTaskSeries(await sdkMetrics()), await historyEvents()];
@@ -377,8 +355,8 @@ async function main() {
       };
     };
     const idle: IdleCost[] = [];
-    if (IDLE_S > 0) {
-      console.log(`idle cost: ${IDLE_S} s with no project`);
+    if (args.idleS > 0) {
+      console.log(`idle cost: ${args.idleS} s with no project`);
       idle.push(await measureIdle(0));
     }
 
@@ -386,7 +364,7 @@ async function main() {
     const results: Transition[] = [];
     // How long the worker's callbacks wait for its event loop.
     await worker.loopDelayStart();
-    if (HEAP_PROFILE) await worker.heapProfileStart();
+    if (args.heapProfile) await worker.heapProfileStart();
     const runStart = Date.now();
     const cpuBefore = cpuByProgram();
     // With the idle measurement, every lifecycle waits after create until all are RUNNING.
@@ -395,7 +373,7 @@ async function main() {
     const allCreated = new Promise<void>((r) => (releaseCreated = r));
     let resumeAfterIdle!: () => void;
     const idleDone = new Promise<void>((r) => (resumeAfterIdle = r));
-    if (IDLE_S <= 0) resumeAfterIdle();
+    if (args.idleS <= 0) resumeAfterIdle();
     const phaseOf = new Map<number, Phase | 'done'>();
     const createdSignals = new Map<number, { promise: Promise<void>; resolve: () => void }>();
     const createdOf = (i: number) => {
@@ -409,7 +387,7 @@ async function main() {
       return d.promise;
     };
     const one = async (i: number) => {
-      const user = users[Math.floor(i / PER_USER)]!;
+      const user = users[Math.floor(i / args.perUser)]!;
       const name = `bench ${i}`;
       const k8sName = projectResourceName(name, Math.random);
       let projectId = '';
@@ -448,24 +426,24 @@ async function main() {
     // the rest start together once it has.
     const outcomes: Array<PromiseSettledResult<void>> = [];
     const lifecycles = (async () => {
-      const firstRuns = users.map((_, u) => one(u * PER_USER));
+      const firstRuns = users.map((_, u) => one(u * args.perUser));
       // Provisioned: the first project of every user is RUNNING (or failed on the way).
-      await Promise.all(users.map((_, u) => createdOf(u * PER_USER)));
-      const rest = Array.from({ length: N }, (_, i) => i).filter((i) => i % PER_USER !== 0);
+      await Promise.all(users.map((_, u) => createdOf(u * args.perUser)));
+      const rest = Array.from({ length: N }, (_, i) => i).filter((i) => i % args.perUser !== 0);
       outcomes.push(...(await Promise.allSettled([...firstRuns, ...rest.map((i) => one(i))])));
     })();
     let idleMs = 0;
     const idleRun = (async () => {
-      if (IDLE_S <= 0) return;
+      if (args.idleS <= 0) return;
       await allCreated;
       const createdAt = Date.now();
       // Settled: the last projections are written, the drift watches are open.
       await new Promise((r) => setTimeout(r, 5_000));
-      console.log(`idle cost: ${IDLE_S} s with ${N} settled projects (all RUNNING ${((createdAt - runStart) / 1000).toFixed(1)} s after the start)`);
+      console.log(`idle cost: ${args.idleS} s with ${N} settled projects (all RUNNING ${((createdAt - runStart) / 1000).toFixed(1)} s after the start)`);
       idle.push(await measureIdle(N));
-      if (HEAP_PROFILE) {
-        console.log(`the worker's main-thread heap, ${N} settled: live memory by allocation site (written to ${HEAP_PROFILE})`);
-        for (const { site, bytes } of await worker.heapProfile(path.resolve(HEAP_PROFILE))) console.log(`  ${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB  ${site}`);
+      if (args.heapProfile) {
+        console.log(`the worker's main-thread heap, ${N} settled: live memory by allocation site (written to ${args.heapProfile})`);
+        for (const { site, bytes } of await worker.heapProfile(path.resolve(args.heapProfile))) console.log(`  ${(bytes / 2 ** 20).toFixed(1).padStart(7)} MiB  ${site}`);
       }
       idleMs = Date.now() - createdAt;
       resumeAfterIdle();
@@ -475,7 +453,7 @@ async function main() {
       setTimeout(() => {
         timedOut = true;
         r();
-      }, TIMEOUT_S * 1000).unref(),
+      }, args.timeoutS * 1000).unref(),
     );
     await Promise.race([Promise.all([lifecycles, idleRun]), timeout]);
     const wall = Date.now() - runStart - idleMs;
@@ -533,7 +511,7 @@ async function main() {
       const xs = results.filter((r) => r.phase === phase && r.readyAt !== undefined && r.visibleAt !== undefined).map((r) => Math.max(0, r.visibleAt! - r.readyAt!));
       console.log(`  ${phase.padEnd(37)}${fmt(xs)}`);
     }
-    console.log(`total wall time                        ${(wall / 1000).toFixed(1)} s (all ${N} lifecycles${IDLE_S > 0 ? ', the idle measurement not counted' : ''})`);
+    console.log(`total wall time                        ${(wall / 1000).toFixed(1)} s (all ${N} lifecycles${args.idleS > 0 ? ', the idle measurement not counted' : ''})`);
     const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
     console.log(`worker process RSS                     peak ${mib(workerRss.peak)}, end ${mib(workerRss.now)} (${worker.allocator()}; the bench's own process: ${mib(process.memoryUsage().rss)})`);
     console.log(`  at the peak                          main-thread heap ${mib(atPeak.heapUsed)} used of ${mib(atPeak.heapTotal)}, external ${mib(atPeak.external)}, the rest (worker threads' heaps, native) ${mib(atPeak.rss - atPeak.heapTotal - atPeak.external)}`);
@@ -541,7 +519,7 @@ async function main() {
     // The idle minute is inside this window (a few cores-seconds at most when nothing runs).
     for (const line of cpuReport(cpuBefore, cpuAfter, (Date.now() - runStart) / 1000)) console.log(line);
     console.log(
-      `errors                                 ${total(activityErrors)} failed activity attempts, ${errorStatuses.size} projects in ERROR, ${failures.length} lifecycles failed, ${unfinished.length} unfinished${timedOut ? ` (timed out after ${TIMEOUT_S} s)` : ''}`,
+      `errors                                 ${total(activityErrors)} failed activity attempts, ${errorStatuses.size} projects in ERROR, ${failures.length} lifecycles failed, ${unfinished.length} unfinished${timedOut ? ` (timed out after ${args.timeoutS} s)` : ''}`,
     );
     for (const [k, v] of [...activityErrors].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${String(v).padStart(6)}  ${k}`);
     for (const [id, m] of [...errorStatuses].slice(0, 5)) console.log(`  ERROR ${id}: ${m.slice(0, 200)}`);

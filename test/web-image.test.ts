@@ -74,6 +74,8 @@ describe('platform image (Dockerfile)', () => {
   let exited: Promise<number | null>;
   let base: string;
   let logFile: string;
+  /** The image's own process: the child of unshare, which became it by exec. */
+  const imagePid = () => Number(execFileSync('pgrep', ['-P', String(proc!.pid)]).toString().trim().split('\n')[0]);
 
   beforeAll(async () => {
     const t0 = Date.now();
@@ -128,7 +130,7 @@ describe('platform image (Dockerfile)', () => {
     expect(c.WorkingDir).toBe('/app');
     expect(c.Env).toContain('NODE_ENV=production');
     // The process in the chroot (the child of unshare) runs under that uid.
-    const pid = execFileSync('pgrep', ['-P', String(proc!.pid)]).toString().trim().split('\n')[0]!;
+    const pid = imagePid();
     const uids = /^Uid:\s+(.*)$/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]!.split(/\s+/);
     expect(new Set(uids)).toEqual(new Set([c.User!.split(':')[0]]));
     // Built in the image: the Remix output and the generated Prisma client; no dev dependencies.
@@ -140,7 +142,7 @@ describe('platform image (Dockerfile)', () => {
   it('allocates with jemalloc: the image preloads it for its processes (README, "Worker sizing")', () => {
     expect(config.config?.Env).toContain('LD_PRELOAD=/usr/local/lib/libjemalloc.so.2');
     // The running web, not only the file: the library is mapped into the image's process.
-    const pid = execFileSync('pgrep', ['-P', String(proc!.pid)]).toString().trim().split('\n')[0]!;
+    const pid = imagePid();
     expect(fs.readFileSync(`/proc/${pid}/maps`, 'utf8')).toMatch(/\/libjemalloc\.so\.2$/m);
   });
 
@@ -163,7 +165,7 @@ describe('platform image (Dockerfile)', () => {
   });
 
   it('stops on SIGTERM within SHUTDOWN_TIMEOUT_MS', async () => {
-    const pid = Number(execFileSync('pgrep', ['-P', String(proc!.pid)]).toString().trim().split('\n')[0]);
+    const pid = imagePid();
     const t0 = Date.now();
     process.kill(pid, 'SIGTERM');
     expect(await exited).toBe(0);
