@@ -6,7 +6,9 @@
 //   npx tsx scripts/bench-lifecycle.ts [N] [--backoff-ms 1000] [--max-backoff-ms 30000]
 //                                          [--idle-s 60] [--timeout-s 1800] [--per-user 20]
 //                                          [--workflow-threads N] [--max-cached-workflows N] [--workflow-task-slots N] (default: the worker's)
-//                                          [--temporal-in-memory] [--temporal-arg=ARG]... (extra dev-server arguments)
+//                                          [--temporal sqlite|memory|postgres] (default sqlite: the dev server on a file,
+//                                            as the platform runs it; postgres: the compose file's server, 4 shards)
+//                                          [--temporal-arg=ARG]... (extra dev-server arguments)
 //                                          [--heap-profile FILE] (the worker's main thread, read when settled)
 //                                          [--worker-node-option=OPT]... (Node flags of the worker process)
 //                                          [--worker-env NAME=VALUE]... (environment of the worker process)
@@ -58,6 +60,7 @@ import { buildIfMissing, readClusterState } from '../cluster/local-cluster';
 import { createMigratedDatabase } from './services/postgres';
 import { freePort } from './services/process';
 import { startTemporalDevServer, temporalCliPath } from './services/temporal';
+import { startTemporalServer, temporalServerBuild } from './services/temporal-server';
 import { createCipher } from '../server/crypto';
 import { createDb } from '../server/db';
 import { parseKubeconfig } from '../server/kubeconfig';
@@ -117,6 +120,8 @@ const percentile = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))]!;
 };
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 type HistoryEvent = NonNullable<Awaited<ReturnType<ReturnType<Client['workflow']['getHandle']>['fetchHistory']>>['events']>[number];
 
@@ -183,7 +188,7 @@ async function main() {
   try {
     // The cluster in a child process of its own.
     const clusterDir = path.join(work, 'cluster');
-    const cli = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../cluster/cli.ts');
+    const cli = path.join(REPO, 'cluster', 'cli.ts');
     const clusterProc = spawn(process.execPath, ['--import', 'tsx', cli, 'up', '--data-dir', clusterDir, '--node', 'simulated'], {
       stdio: ['ignore', fs.openSync(path.join(work, 'cluster.log'), 'a'), fs.openSync(path.join(work, 'cluster.log'), 'a')],
     });
@@ -227,19 +232,33 @@ async function main() {
       });
 
     const binary = temporalCliPath({ cacheDir, cliPath: process.env.TEMPORAL_CLI_PATH });
-    // On a SQLite file, as the platform runs it (scripts/platform.ts); --temporal-in-memory
-    // for the dev server's in-memory default.
-    const temporal = await startTemporalDevServer({
-      binary,
-      port: await freePort(),
-      headless: true,
-      logFile: path.join(work, 'temporal.log'),
-      ...(args.temporalInMemory ? {} : { dbFile: path.join(work, 'temporal.db') }),
-      extraArgs: args.temporalArgs,
-    });
-    cleanups.push(() => temporal.stop());
-
     const adminUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres:postgres@127.0.0.1:5432/postgres';
+    // The dev server on a SQLite file, as the platform runs it (scripts/platform.ts), or in
+    // memory; or the compose file's server on PostgreSQL (scripts/services/temporal-server.ts).
+    const temporalLog = path.join(work, 'temporal.log');
+    const temporal: { address: string; stop(): Promise<void>; dropDatabases?: () => Promise<void> } =
+      args.temporal === 'postgres'
+        ? await startTemporalServer({
+            build: temporalServerBuild(cacheDir),
+            cli: binary,
+            adminUrl,
+            dataDir: path.join(work, 'temporal-server'),
+            dynamicConfigFile: path.join(REPO, 'docker-compose.temporal.dynamicconfig.yaml'),
+            logFile: temporalLog,
+          })
+        : await startTemporalDevServer({
+            binary,
+            port: await freePort(),
+            headless: true,
+            logFile: temporalLog,
+            ...(args.temporal === 'memory' ? {} : { dbFile: path.join(work, 'temporal.db') }),
+            extraArgs: args.temporalArgs,
+          });
+    // Cleanups run last first: the server stops, then its databases go.
+    if (temporal.dropDatabases) cleanups.push(temporal.dropDatabases);
+    cleanups.push(() => temporal.stop());
+    console.log(`temporal: ${args.temporal === 'postgres' ? 'server on PostgreSQL, 4 shards (the compose file\'s)' : `dev server (${args.temporal})`} at ${temporal.address}`);
+
     const database = await createMigratedDatabase(adminUrl, 'fsa_bench');
     cleanups.push(() => database.drop());
     const db = createDb(database.url, { max: 10 });

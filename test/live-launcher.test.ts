@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import pg from 'pg';
+import type { Page } from 'playwright-core';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../scripts/services/embedded-postgres';
 import { REPO_ROOT, startPlatform, type Platform } from './launcher';
 import { percentile, runLiveScenario, type LiveScenarioResult } from './live-scenario';
@@ -41,6 +42,23 @@ afterAll(async () => {
   }
 }, 120_000);
 
+/**
+ * Runs a browser step; when it fails, keeps what the page showed (screenshot and HTML under
+ * a name of its own, so a re-run does not overwrite it) and adds the pages' errors and 4xx
+ * answers to the failure.
+ */
+async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const base = path.join(SHOTS, `failed-${name}-${Date.now().toString(36)}`);
+    await page.screenshot({ path: `${base}.png`, fullPage: true }).catch(() => undefined);
+    await page.content().then((html) => fs.writeFileSync(`${base}.html`, html), () => undefined);
+    const seen = { url: page.url(), pageErrors: scenario?.pageErrors ?? [], clientErrors: scenario?.clientErrors ?? [], serverErrors: scenario?.serverErrors ?? [] };
+    throw new Error(`${name}: ${err instanceof Error ? err.message : String(err)}\nkept: ${base}.png, .html\n${JSON.stringify(seen, null, 2)}`);
+  }
+}
+
 /** JSON log lines of the platform's processes that mention `requestId`. */
 function logLinesWith(requestId: string): Array<Record<string, unknown>> {
   return platform
@@ -62,13 +80,17 @@ it('keeps every page live: 3 users, 5 projects in parallel, RUNNING on screen wi
   const [id] = scenario.projectIds;
   const page = scenario.detailPages.get(id!)!;
   const list = scenario.listPages[0]!;
-  await page.getByRole('button', { name: 'Stop' }).click();
-  await page.locator('h1 [data-status="STOPPED"]').waitFor({ timeout: 120_000 });
-  await list.locator(`a.project-row[href="/projects/${id}"] [data-status="STOPPED"]`).waitFor({ timeout: 30_000 });
+  await step(page, 'stop', async () => {
+    await page.getByRole('button', { name: 'Stop' }).click();
+    await page.locator('h1 [data-status="STOPPED"]').waitFor({ timeout: 120_000 });
+  });
+  await step(list, 'list-stopped', () => list.locator(`a.project-row[href="/projects/${id}"] [data-status="STOPPED"]`).waitFor({ timeout: 30_000 }));
   await page.screenshot({ path: path.join(SHOTS, 'project-1-stopped.png'), fullPage: true });
-  await page.getByRole('button', { name: 'Start' }).click();
-  await page.locator('h1 [data-status="RUNNING"]').waitFor({ timeout: 120_000 });
-  await list.locator(`a.project-row[href="/projects/${id}"] [data-status="RUNNING"]`).waitFor({ timeout: 30_000 });
+  await step(page, 'start', async () => {
+    await page.getByRole('button', { name: 'Start' }).click();
+    await page.locator('h1 [data-status="RUNNING"]').waitFor({ timeout: 120_000 });
+  });
+  await step(list, 'list-running', () => list.locator(`a.project-row[href="/projects/${id}"] [data-status="RUNNING"]`).waitFor({ timeout: 30_000 }));
   expect(await page.evaluate(() => (window as unknown as { __fsaMarker?: number }).__fsaMarker)).toBe(1);
   expect(scenario.serverErrors).toEqual([]);
 
@@ -107,8 +129,10 @@ it('says "reconnecting…" while updates cannot arrive, and is live again afterw
     expect(proxy.openStreams()).toBe(1);
     // The same page (no reload), and updates arrive again: a stop shows on screen.
     expect(await page.evaluate(() => (window as unknown as { __fsaMarker?: number }).__fsaMarker)).toBe(2);
-    await page.getByRole('button', { name: 'Stop' }).click();
-    await page.locator('h1 [data-status="STOPPED"]').waitFor({ timeout: 120_000 });
+    await step(page, 'stop-after-reconnect', async () => {
+      await page.getByRole('button', { name: 'Stop' }).click();
+      await page.locator('h1 [data-status="STOPPED"]').waitFor({ timeout: 120_000 });
+    });
   } finally {
     await page.close();
     await proxy.close();

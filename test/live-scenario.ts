@@ -75,6 +75,8 @@ export interface LiveScenarioResult {
   latencies: { detail: number[]; list: number[] };
   /** Answers with status ≥ 500 seen by the browsers. */
   serverErrors: string[];
+  /** Answers with status 4xx (a rate limit, a refused form): not failures, but shown when a step fails. */
+  clientErrors: string[];
   /** Requests for a favicon that failed. */
   faviconMisses: string[];
   /** Script errors and console errors of the pages (hydration mismatches, …). */
@@ -154,6 +156,7 @@ export async function runLiveScenario(o: LiveScenarioOptions): Promise<LiveScena
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
   const contexts: BrowserContext[] = [];
   const serverErrors: string[] = [];
+  const clientErrors: string[] = [];
   const faviconMisses: string[] = [];
   const pageErrors: string[] = [];
   const tag = Date.now().toString(36);
@@ -169,6 +172,7 @@ export async function runLiveScenario(o: LiveScenarioOptions): Promise<LiveScena
     });
     page.on('response', (r) => {
       if (r.status() >= 500) serverErrors.push(`${r.status()} ${r.request().method()} ${r.url()}`);
+      else if (r.status() >= 400) clientErrors.push(`${new Date().toISOString()} ${r.status()} ${r.request().method()} ${r.url()}`);
       if (/favicon/.test(r.url()) && r.status() >= 400) faviconMisses.push(`${r.status()} ${r.url()}`);
     });
   };
@@ -275,6 +279,7 @@ export async function runLiveScenario(o: LiveScenarioOptions): Promise<LiveScena
     projectIds: created.map((c) => c.id),
     latencies: await measure(),
     serverErrors,
+    clientErrors,
     faviconMisses,
     pageErrors,
     reloaded,

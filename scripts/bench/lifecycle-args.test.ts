@@ -12,7 +12,7 @@ describe('bench-lifecycle flags', () => {
       workflowThreads: 0,
       maxCachedWorkflows: 0,
       workflowTaskSlots: 0,
-      temporalInMemory: false,
+      temporal: 'sqlite',
       temporalArgs: [],
       heapProfile: undefined,
       workerNodeOptions: [],
@@ -32,7 +32,8 @@ describe('bench-lifecycle flags', () => {
       'LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2',
       '--worker-env',
       'MALLOC_CONF=background_thread:true,dirty_decay_ms=1000',
-      '--temporal-in-memory',
+      '--temporal',
+      'memory',
     ]);
     expect(a).toMatchObject({
       n: 1000,
@@ -40,7 +41,7 @@ describe('bench-lifecycle flags', () => {
       maxCachedWorkflows: 50,
       temporalArgs: ['--dynamic-config-value=history.cacheMaxSize=4096'],
       workerNodeOptions: ['--max-old-space-size=384'],
-      temporalInMemory: true,
+      temporal: 'memory',
       workerEnv: { LD_PRELOAD: '/usr/lib/x86_64-linux-gnu/libjemalloc.so.2', MALLOC_CONF: 'background_thread:true,dirty_decay_ms=1000' },
     });
   });
@@ -52,5 +53,7 @@ describe('bench-lifecycle flags', () => {
     expect(() => parseLifecycleBenchArgs(['200', '300'])).toThrow(/one positional/);
     expect(() => parseLifecycleBenchArgs(['--worker-env', 'LD_PRELOAD'])).toThrow(/NAME=VALUE/);
     expect(() => parseLifecycleBenchArgs(['--worker-node-option', '--max-old-space-size=384'])).toThrow(/--worker-node-option=/);
+    expect(() => parseLifecycleBenchArgs(['--temporal', 'cassandra'])).toThrow(/--temporal wants one of sqlite, memory, postgres/);
+    expect(() => parseLifecycleBenchArgs(['--temporal', 'postgres', '--temporal-arg=--headless'])).toThrow(/--temporal-arg is for the dev server/);
   });
 });

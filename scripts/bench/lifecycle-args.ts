@@ -3,6 +3,9 @@
 // with a dash is given with `=`: --temporal-arg=--dynamic-config-value=... .
 import { parseArgs } from 'node:util';
 
+export const TEMPORAL_STORES = ['sqlite', 'memory', 'postgres'] as const;
+export type TemporalStore = (typeof TEMPORAL_STORES)[number];
+
 export interface LifecycleBenchArgs {
   /** Projects (positional, default 20). */
   n: number;
@@ -15,7 +18,11 @@ export interface LifecycleBenchArgs {
   workflowThreads: number;
   maxCachedWorkflows: number;
   workflowTaskSlots: number;
-  temporalInMemory: boolean;
+  /**
+   * The Temporal server: the dev server on a SQLite file as the platform runs it (sqlite),
+   * the dev server in memory (memory), or the compose file's server on PostgreSQL (postgres).
+   */
+  temporal: TemporalStore;
   /** Extra dev-server arguments on top of the platform's (diagnostics). */
   temporalArgs: string[];
   heapProfile: string | undefined;
@@ -33,7 +40,7 @@ export function parseLifecycleBenchArgs(argv: string[]): LifecycleBenchArgs {
     allowPositionals: true,
     options: {
       ...(Object.fromEntries(NUMBER_FLAGS.map((k) => [k, { type: 'string' }])) as Record<(typeof NUMBER_FLAGS)[number], { type: 'string' }>),
-      'temporal-in-memory': { type: 'boolean', default: false },
+      temporal: { type: 'string', default: 'sqlite' },
       'temporal-arg': { type: 'string', multiple: true, default: [] },
       'heap-profile': { type: 'string' },
       'worker-node-option': { type: 'string', multiple: true, default: [] },
@@ -55,6 +62,9 @@ export function parseLifecycleBenchArgs(argv: string[]): LifecycleBenchArgs {
       return [kv.slice(0, eq), kv.slice(eq + 1)];
     }),
   );
+  const temporal = values.temporal as TemporalStore;
+  if (!TEMPORAL_STORES.includes(temporal)) throw new Error(`--temporal wants one of ${TEMPORAL_STORES.join(', ')}, got ${values.temporal}`);
+  if (temporal === 'postgres' && values['temporal-arg'].length) throw new Error('--temporal-arg is for the dev server (--temporal sqlite or memory)');
   return {
     n: positionals[0] === undefined ? 20 : count('N', positionals[0]),
     initialBackoffMs: optional('backoff-ms'),
@@ -65,7 +75,7 @@ export function parseLifecycleBenchArgs(argv: string[]): LifecycleBenchArgs {
     workflowThreads: number('workflow-threads', 0),
     maxCachedWorkflows: number('max-cached-workflows', 0),
     workflowTaskSlots: number('workflow-task-slots', 0),
-    temporalInMemory: values['temporal-in-memory'],
+    temporal,
     temporalArgs: values['temporal-arg'],
     heapProfile: values['heap-profile'],
     workerNodeOptions: values['worker-node-option'],
