@@ -59,7 +59,7 @@ import { projectResourceName, workflowIdForProject } from '../common/names';
 import { buildIfMissing, readClusterState } from '../cluster/local-cluster';
 import { createMigratedDatabase } from './services/postgres';
 import { freePort } from './services/process';
-import { startTemporalDevServer, temporalCliPath } from './services/temporal';
+import { startTemporalDevServer, temporalCliPath, type TemporalService } from './services/temporal';
 import { startTemporalServer, temporalServerBuild } from './services/temporal-server';
 import { createCipher } from '../server/crypto';
 import { createDb } from '../server/db';
@@ -236,11 +236,10 @@ async function main() {
     // The dev server on a SQLite file, as the platform runs it (scripts/platform.ts), or in
     // memory; or the compose file's server on PostgreSQL (scripts/services/temporal-server.ts).
     const temporalLog = path.join(work, 'temporal.log');
-    const temporal: { address: string; stop(): Promise<void>; dropDatabases?: () => Promise<void> } =
+    const temporal: TemporalService =
       args.temporal === 'postgres'
         ? await startTemporalServer({
             build: temporalServerBuild(cacheDir),
-            cli: binary,
             adminUrl,
             dataDir: path.join(work, 'temporal-server'),
             dynamicConfigFile: path.join(REPO, 'docker-compose.temporal.dynamicconfig.yaml'),
@@ -254,8 +253,6 @@ async function main() {
             ...(args.temporal === 'memory' ? {} : { dbFile: path.join(work, 'temporal.db') }),
             extraArgs: args.temporalArgs,
           });
-    // Cleanups run last first: the server stops, then its databases go.
-    if (temporal.dropDatabases) cleanups.push(temporal.dropDatabases);
     cleanups.push(() => temporal.stop());
     console.log(`temporal: ${args.temporal === 'postgres' ? 'server on PostgreSQL, 4 shards (the compose file\'s)' : `dev server (${args.temporal})`} at ${temporal.address}`);
 

@@ -13,8 +13,15 @@ describe('lastAppActivity', () => {
 
   it('takes the last activity after the given time, never later than the kubelet wrote the line', () => {
     expect(new Date(lastAppActivity(log, Date.parse('2026-01-01T12:00:00Z'))!).toISOString()).toBe('2026-01-01T12:02:05.000Z');
-    expect(lastAppActivity(log.split('\n').slice(0, 3).join('\n'), Date.parse('2026-01-01T12:00:00Z'))).toBe(Date.parse('2026-01-01T12:00:58Z'));
-    expect(lastAppActivity(log.split('\n').slice(0, 3).join('\n'), Date.parse('2026-01-01T12:00:58Z'))).toBeNull();
+    expect(lastAppActivity(log.split('\n').slice(0, 3).join('\n'), Date.parse('2026-01-01T12:00:00Z'))).toBe(Date.parse('2026-01-01T12:00:58.999Z'));
+    expect(lastAppActivity(log.split('\n').slice(0, 3).join('\n'), Date.parse('2026-01-01T12:00:58.999Z'))).toBeNull();
+  });
+
+  it('counts a request seen in the same second as the start, after it', () => {
+    // The watcher writes whole seconds: at=12:00:04Z is a request seen in [12:00:04, 12:00:05).
+    const line = '2026-01-01T12:00:04.950000000Z fsa-app-activity at=2026-01-01T12:00:04Z connections=1';
+    expect(lastAppActivity(line, Date.parse('2026-01-01T12:00:04.300Z'))).toBe(Date.parse('2026-01-01T12:00:04.950Z'));
+    expect(lastAppActivity(line, Date.parse('2026-01-01T12:00:04.950Z'))).toBeNull();
   });
 
   it('is no signal for an empty log, other lines, or garbage', () => {

@@ -21,7 +21,9 @@ const LIMIT_BYTES = 512 * 1024;
 /**
  * The last app activity after `sinceMs` in a pods/log answer with timestamps: each line is
  * `<kubelet's RFC 3339 time> <text>`. A line's own `at=` is the watcher's time of the last
- * request it saw; never later than when the kubelet wrote the line.
+ * request it saw, in whole seconds, so it stands for the end of that second: a request in
+ * the same second as `sinceMs` but after it still counts. Never later than when the kubelet
+ * wrote the line.
  */
 export function lastAppActivity(log: string, sinceMs: number): number | null {
   let last: number | null = null;
@@ -33,7 +35,7 @@ export function lastAppActivity(log: string, sinceMs: number): number | null {
     const written = Date.parse(line.slice(0, space));
     const at = Date.parse(/(?:^| )at=(\S+)/.exec(text)?.[1] ?? '');
     if (!Number.isFinite(written)) continue;
-    const t = Number.isFinite(at) ? Math.min(at, written) : written;
+    const t = Number.isFinite(at) ? Math.min(at + 999, written) : written;
     if (t > sinceMs && (last === null || t > last)) last = t;
   }
   return last;

@@ -20,22 +20,37 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
-/** Creates an empty database named `prefix_<random>`, applies migrations, returns its URL. */
-export async function createMigratedDatabase(adminUrl: string, prefix = 'fsa_test'): Promise<{ url: string; drop(): Promise<void> }> {
+export interface TestDatabase {
+  name: string;
+  url: string;
+  /** Drops it, closing its connections. */
+  drop(): Promise<void>;
+}
+
+/** Creates an empty database named `prefix_<random>` under the admin role. */
+export async function createEmptyDatabase(adminUrl: string, prefix: string): Promise<TestDatabase> {
   const name = `${prefix}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`.toLowerCase();
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = withDatabase(adminUrl, name);
-  await migrate(url);
+  await asAdmin(adminUrl, (c) => c.query(`CREATE DATABASE "${name}"`));
   return {
-    url,
-    async drop() {
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await a.end();
-    },
+    name,
+    url: withDatabase(adminUrl, name),
+    drop: () => asAdmin(adminUrl, (c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)),
   };
+}
+
+/** Creates an empty database named `prefix_<random>`, applies migrations, returns its URL. */
+export async function createMigratedDatabase(adminUrl: string, prefix = 'fsa_test'): Promise<TestDatabase> {
+  const database = await createEmptyDatabase(adminUrl, prefix);
+  await migrate(database.url);
+  return database;
+}
+
+async function asAdmin(adminUrl: string, fn: (c: pg.Client) => Promise<unknown>): Promise<void> {
+  const c = new pg.Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await fn(c);
+  } finally {
+    await c.end();
+  }
 }

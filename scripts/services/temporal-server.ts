@@ -7,9 +7,11 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import pg from 'pg';
-import { freeListenPort, startProcess, waitForPort, type ManagedProcess } from './process';
-import { SEARCH_ATTRIBUTES } from './temporal';
+import { Connection } from '@temporalio/client';
+import proto from '@temporalio/proto';
+import { createEmptyDatabase } from './postgres';
+import { freeListenPort, startProcess, waitForPort } from './process';
+import { SEARCH_ATTRIBUTES, type TemporalService } from './temporal';
 
 /** The server the compose file pins (TEMPORAL_VERSION there); the Temporal CLI v1.5.1 embeds the same. */
 export const TEMPORAL_SERVER_VERSION = 'v1.29.1';
@@ -54,8 +56,6 @@ export function temporalServerBuild(cacheDir: string): TemporalServerBuild {
 
 export interface TemporalServerOptions {
   build: TemporalServerBuild;
-  /** Temporal CLI, for the namespace and search attributes (what the compose file's temporal-setup does). */
-  cli: string;
   /** A PostgreSQL role that may create databases; the server's two databases are made under it. */
   adminUrl: string;
   dataDir: string;
@@ -66,12 +66,9 @@ export interface TemporalServerOptions {
   logFile?: string;
 }
 
-export type TemporalServer = ManagedProcess & { address: string; dropDatabases(): Promise<void> };
-
-export async function startTemporalServer(o: TemporalServerOptions): Promise<TemporalServer> {
+/** Its stop() also drops the server's two databases. */
+export async function startTemporalServer(o: TemporalServerOptions): Promise<TemporalService> {
   const admin = new URL(o.adminUrl);
-  const suffix = `${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 8)}`;
-  const databases = { main: `temporal_${suffix}`, visibility: `temporal_vis_${suffix}` };
   const sqlEnv = {
     ...process.env,
     SQL_PLUGIN: 'postgres12',
@@ -81,29 +78,24 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
     // From the environment, not argv: the password stays out of `ps`.
     SQL_PASSWORD: decodeURIComponent(admin.password),
   };
-  const client = new pg.Client({ connectionString: o.adminUrl });
-  await client.connect();
-  try {
-    for (const db of Object.values(databases)) await client.query(`CREATE DATABASE "${db}"`);
-  } finally {
-    await client.end();
-  }
+  const main = await createEmptyDatabase(o.adminUrl, 'temporal');
+  const visibility = await createEmptyDatabase(o.adminUrl, 'temporal_vis');
   const dropDatabases = async () => {
-    const c = new pg.Client({ connectionString: o.adminUrl });
-    await c.connect();
-    try {
-      for (const db of Object.values(databases)) await c.query(`DROP DATABASE IF EXISTS "${db}" WITH (FORCE)`);
-    } finally {
-      await c.end();
-    }
+    await main.drop();
+    await visibility.drop();
   };
   const sqlTool = (db: string, ...args: string[]) =>
     // Its log (every statement, at debug level) is shown only when it fails.
     execFileSync(o.build.sqlTool, ['--db', db, ...args], { env: sqlEnv, stdio: ['ignore', 'ignore', 'pipe'], maxBuffer: 64 << 20 });
-  sqlTool(databases.main, 'setup-schema', '-v', '0.0');
-  sqlTool(databases.main, 'update-schema', '-d', path.join(o.build.schemaDir, 'temporal', 'versioned'));
-  sqlTool(databases.visibility, 'setup-schema', '-v', '0.0');
-  sqlTool(databases.visibility, 'update-schema', '-d', path.join(o.build.schemaDir, 'visibility', 'versioned'));
+  try {
+    sqlTool(main.name, 'setup-schema', '-v', '0.0');
+    sqlTool(main.name, 'update-schema', '-d', path.join(o.build.schemaDir, 'temporal', 'versioned'));
+    sqlTool(visibility.name, 'setup-schema', '-v', '0.0');
+    sqlTool(visibility.name, 'update-schema', '-d', path.join(o.build.schemaDir, 'visibility', 'versioned'));
+  } catch (err) {
+    await dropDatabases();
+    throw err;
+  }
 
   const ports = { frontend: 0, frontendMembership: 0, history: 0, historyMembership: 0, matching: 0, matchingMembership: 0, worker: 0, workerMembership: 0 };
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freeListenPort();
@@ -131,7 +123,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
       visibilityStore: 'visibility',
       // The temporalio/server image's default (NUM_HISTORY_SHARDS), which the compose file keeps.
       numHistoryShards: o.numHistoryShards ?? 4,
-      datastores: { default: datastore(databases.main, 20), visibility: datastore(databases.visibility, 10) },
+      datastores: { default: datastore(main.name, 20), visibility: datastore(visibility.name, 10) },
     },
     global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
     services: {
@@ -160,34 +152,33 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
   const address = `127.0.0.1:${ports.frontend}`;
   try {
     await waitForPort(ports.frontend, 120_000, 'Temporal server', proc);
-    // What the compose file's temporal-setup does: the namespace, then the search attributes.
-    const namespace = o.namespace ?? 'default';
-    const cli = (...args: string[]) => execFileSync(o.cli, [...args, '--address', address], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 60_000 });
-    await retry(() => cli('operator', 'namespace', 'create', '--namespace', namespace, '--retention', '1d'), 'creating the namespace');
-    await retry(
-      () => cli('operator', 'search-attribute', 'create', '--namespace', namespace, ...SEARCH_ATTRIBUTES.flatMap((name) => ['--name', name, '--type', 'Keyword'])),
-      'creating the search attributes',
-    );
+    await createNamespace(address, o.namespace ?? 'default');
   } catch (err) {
     await proc.stop();
     await dropDatabases();
     throw err;
   }
-  return Object.assign(proc, { address, dropDatabases });
+  return {
+    address,
+    async stop() {
+      await proc.stop();
+      await dropDatabases();
+    },
+  };
 }
 
-/** The frontend listens before the server's other services have joined: early calls fail. */
-async function retry(fn: () => unknown, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    try {
-      fn();
-      return;
-    } catch (err) {
-      const stderr = String((err as { stderr?: Buffer }).stderr ?? err);
-      if (/already (exists|registered)/i.test(stderr)) return;
-      if (Date.now() > deadline) throw new Error(`Temporal server: ${what} failed: ${stderr.trim()}`);
-      await new Promise((r) => setTimeout(r, 1_000));
-    }
+/**
+ * What the compose file's temporal-setup does: the namespace, then the search attributes.
+ * The frontend listens before the server's other services have joined and answers
+ * UNAVAILABLE until then; the client's own gRPC retry (backoff, ten attempts) waits that out.
+ */
+async function createNamespace(address: string, namespace: string): Promise<void> {
+  const connection = await Connection.connect({ address });
+  try {
+    await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: proto.google.protobuf.Duration.fromObject({ seconds: 86_400 }) });
+    const keyword = proto.temporal.api.enums.v1.IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD;
+    await connection.operatorService.addSearchAttributes({ namespace, searchAttributes: Object.fromEntries(SEARCH_ATTRIBUTES.map((name) => [name, keyword])) });
+  } finally {
+    await connection.close();
   }
 }

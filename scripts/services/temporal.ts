@@ -25,6 +25,12 @@ export function temporalCliPath(opts: { cacheDir: string; cliPath?: string }): s
   return bin;
 }
 
+/** A Temporal server started for a run: where to reach it, and how to stop it (and drop what it stored). */
+export interface TemporalService {
+  address: string;
+  stop(): Promise<void>;
+}
+
 export interface TemporalDevServerOptions {
   binary: string;
   port: number;
@@ -38,7 +44,7 @@ export interface TemporalDevServerOptions {
   extraArgs?: string[];
 }
 
-export async function startTemporalDevServer(o: TemporalDevServerOptions): Promise<ManagedProcess & { address: string }> {
+export async function startTemporalDevServer(o: TemporalDevServerOptions): Promise<ManagedProcess & TemporalService> {
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(o.port), '--log-level', 'warn'];
   args.push('--namespace', o.namespace ?? 'default');
   if (o.dbFile) {
