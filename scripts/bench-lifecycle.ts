@@ -236,7 +236,7 @@ async function main() {
     // The dev server on a SQLite file, as the platform runs it (scripts/platform.ts), or in
     // memory; or the compose file's server on PostgreSQL (scripts/services/temporal-server.ts).
     const temporalLog = path.join(work, 'temporal.log');
-    const temporal: TemporalService =
+    const temporal: TemporalService & { pprofUrl?: string } =
       args.temporal === 'postgres'
         ? await startTemporalServer({
             build: temporalServerBuild(cacheDir),
@@ -255,6 +255,7 @@ async function main() {
           });
     cleanups.push(() => temporal.stop());
     console.log(`temporal: ${args.temporal === 'postgres' ? 'server on PostgreSQL, 4 shards (the compose file\'s)' : `dev server (${args.temporal})`} at ${temporal.address}`);
+    if (temporal.pprofUrl) console.log(`temporal: pprof (goroutine dumps of a stuck server) at ${temporal.pprofUrl}`);
 
     const database = await createMigratedDatabase(adminUrl, 'fsa_bench');
     cleanups.push(() => database.drop());

@@ -64,10 +64,17 @@ export interface TemporalServerOptions {
   namespace?: string;
   numHistoryShards?: number;
   logFile?: string;
+  /** The server's log level (default warn). */
+  logLevel?: 'debug' | 'info' | 'warn' | 'error';
+}
+
+export interface TemporalServerService extends TemporalService {
+  /** Go's pprof on localhost: goroutine dumps show where a stuck server waits. */
+  pprofUrl: string;
 }
 
 /** Its stop() also drops the server's two databases. */
-export async function startTemporalServer(o: TemporalServerOptions): Promise<TemporalService> {
+export async function startTemporalServer(o: TemporalServerOptions): Promise<TemporalServerService> {
   const admin = new URL(o.adminUrl);
   const sqlEnv = {
     ...process.env,
@@ -99,6 +106,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
 
   const ports = { frontend: 0, frontendMembership: 0, history: 0, historyMembership: 0, matching: 0, matchingMembership: 0, worker: 0, workerMembership: 0 };
   for (const k of Object.keys(ports) as Array<keyof typeof ports>) ports[k] = await freeListenPort();
+  const pprofPort = await freeListenPort();
   const configDir = path.join(o.dataDir, 'config');
   fs.mkdirSync(configDir, { recursive: true });
   const datastore = (db: string, maxConns: number) => ({
@@ -117,7 +125,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
   const service = (grpcPort: number, membershipPort: number) => ({ rpc: { grpcPort, membershipPort, bindOnLocalHost: true } });
   // JSON is YAML: the server reads this file as its config.
   const config = {
-    log: { stdout: true, level: 'warn' },
+    log: { stdout: true, level: o.logLevel ?? 'warn' },
     persistence: {
       defaultStore: 'default',
       visibilityStore: 'visibility',
@@ -125,7 +133,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
       numHistoryShards: o.numHistoryShards ?? 4,
       datastores: { default: datastore(main.name, 20), visibility: datastore(visibility.name, 10) },
     },
-    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' } },
+    global: { membership: { maxJoinDuration: '30s', broadcastAddress: '127.0.0.1' }, pprof: { port: pprofPort } },
     services: {
       frontend: service(ports.frontend, ports.frontendMembership),
       history: service(ports.history, ports.historyMembership),
@@ -160,6 +168,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
   }
   return {
     address,
+    pprofUrl: `http://127.0.0.1:${pprofPort}/debug/pprof/`,
     async stop() {
       await proc.stop();
       await dropDatabases();
