@@ -11,7 +11,11 @@ export interface ManagedProcess {
 }
 
 export interface StartProcessOptions extends SpawnOptions {
-  /** Append stdout and stderr to this file (else they are inherited). */
+  /**
+   * Append stdout and stderr to this file (else they are inherited, or as `stdio` says; not
+   * both). Never a pipe nobody reads: a child blocks once a pipe's 64 KiB are full, and a
+   * Temporal server blocked in its logger holds its executions' locks (docs/decisions/0012).
+   */
   logFile?: string;
   /** Signal that asks the process to stop (default SIGTERM). */
   stopSignal?: NodeJS.Signals;
@@ -20,11 +24,12 @@ export interface StartProcessOptions extends SpawnOptions {
 }
 
 export function startProcess(name: string, command: string, args: string[], opts: StartProcessOptions = {}): ManagedProcess {
-  const { logFile, stopSignal = 'SIGTERM', stopTimeoutMs = 10_000, ...spawnOpts } = opts;
+  const { logFile, stdio, stopSignal = 'SIGTERM', stopTimeoutMs = 10_000, ...spawnOpts } = opts;
+  if (logFile && stdio) throw new Error(`${name}: give logFile or stdio, not both`);
   const out = logFile ? fs.openSync(logFile, 'a') : 'inherit';
   let child: ChildProcess;
   try {
-    child = spawn(command, args, { stdio: ['ignore', out, out], ...spawnOpts });
+    child = spawn(command, args, { ...spawnOpts, stdio: stdio ?? ['ignore', out, out] });
   } finally {
     // The child holds its own copy of the descriptor.
     if (typeof out === 'number') fs.closeSync(out);

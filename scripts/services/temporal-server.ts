@@ -153,10 +153,12 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
   // The file holds the database password: readable by its owner only.
   fs.writeFileSync(path.join(configDir, 'development.yaml'), JSON.stringify(config, null, 2), { mode: 0o600 });
 
-  const proc = startProcess('temporal-server', o.build.server, ['--root', o.dataDir, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'], {
-    logFile: o.logFile,
-    stdio: o.logFile ? undefined : ['ignore', 'ignore', 'inherit'],
-  });
+  const proc = startProcess(
+    'temporal-server',
+    o.build.server,
+    ['--root', o.dataDir, '--config', 'config', '--env', 'development', '--allow-no-auth', 'start'],
+    o.logFile ? { logFile: o.logFile } : { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
   const address = `127.0.0.1:${ports.frontend}`;
   try {
     await waitForPort(ports.frontend, 120_000, 'Temporal server', proc);

@@ -67,7 +67,7 @@ export async function startTemporalDevServer(o: TemporalDevServerOptions): Promi
   // task reloads its execution from the store. 8,192 keeps 1,000 lifecycles cached.
   args.push('--dynamic-config-value', 'history.cacheMaxSize=8192');
   args.push(...(o.extraArgs ?? []));
-  const proc = startProcess('temporal', o.binary, args, { logFile: o.logFile, stdio: o.logFile ? undefined : ['ignore', 'ignore', 'inherit'] });
+  const proc = startProcess('temporal', o.binary, args, o.logFile ? { logFile: o.logFile } : { stdio: ['ignore', 'ignore', 'inherit'] });
   await waitForPort(o.port, 60_000, 'Temporal dev server', proc);
   return Object.assign(proc, { address: `127.0.0.1:${o.port}` });
 }
