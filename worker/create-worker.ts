@@ -58,11 +58,21 @@ export interface LifecycleWorkerOptions {
   maxConcurrentWorkflowTaskExecutions?: number;
   /** Threads that run workflow code (default 1, the SDK's with a reused V8 context). */
   workflowThreadPoolSize?: number;
+  /**
+   * How long a project's next task waits for this worker on its sticky queue before the
+   * server hands it to any worker (default 60 s; the SDK's is 10 s). Under a burst the
+   * worker's own queue is longer than 10 s, and at N = 1,000 the handed-over tasks sat in
+   * the shared queue for 10 minutes, past their stage's deadline (docs/decisions/0012). A
+   * worker that stops cleanly gives its sticky queue back at once; only a crashed one
+   * costs its projects this wait.
+   */
+  stickyQueueScheduleToStartTimeout?: Duration;
 }
 
 export const DEFAULT_MAX_CONCURRENT_ACTIVITIES = 5_000;
 export const DEFAULT_MAX_CACHED_WORKFLOWS = 2_000;
 export const DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS = 40;
+export const DEFAULT_STICKY_SCHEDULE_TO_START: Duration = '60s';
 
 export async function createLifecycleWorker(o: LifecycleWorkerOptions): Promise<Worker> {
   return Worker.create({
@@ -78,5 +88,6 @@ export async function createLifecycleWorker(o: LifecycleWorkerOptions): Promise<
     maxCachedWorkflows: o.maxCachedWorkflows ?? DEFAULT_MAX_CACHED_WORKFLOWS,
     maxConcurrentWorkflowTaskExecutions: o.maxConcurrentWorkflowTaskExecutions ?? DEFAULT_MAX_CONCURRENT_WORKFLOW_TASKS,
     ...(o.workflowThreadPoolSize ? { workflowThreadPoolSize: o.workflowThreadPoolSize } : {}),
+    stickyQueueScheduleToStartTimeout: o.stickyQueueScheduleToStartTimeout ?? DEFAULT_STICKY_SCHEDULE_TO_START,
   });
 }
