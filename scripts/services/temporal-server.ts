@@ -64,8 +64,6 @@ export interface TemporalServerOptions {
   namespace?: string;
   numHistoryShards?: number;
   logFile?: string;
-  /** The server's log level (default warn). */
-  logLevel?: 'debug' | 'info' | 'warn' | 'error';
 }
 
 export interface TemporalServerService extends TemporalService {
@@ -125,7 +123,7 @@ export async function startTemporalServer(o: TemporalServerOptions): Promise<Tem
   const service = (grpcPort: number, membershipPort: number) => ({ rpc: { grpcPort, membershipPort, bindOnLocalHost: true } });
   // JSON is YAML: the server reads this file as its config.
   const config = {
-    log: { stdout: true, level: o.logLevel ?? 'warn' },
+    log: { stdout: true, level: 'warn' },
     persistence: {
       defaultStore: 'default',
       visibilityStore: 'visibility',
