@@ -98,6 +98,26 @@ it('lists, watches from the list version, resumes after the server ends a watch,
   await until(() => closed.some((s) => s.includes('resourceVersion=50')), 'the watch connection closed');
 });
 
+it('keeps the objects without their managedFields, from the list and from events', async () => {
+  const managedFields = [{ manager: 'fullstackagent', operation: 'Apply', fieldsV1: { 'f:spec': { 'f:replicas': {} } } }];
+  handler = (_req, res, url) => {
+    res.setHeader('content-type', 'application/json');
+    if (!url.searchParams.get('watch')) return res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items: [{ metadata: { name: 'a', resourceVersion: '9', managedFields }, spec: { replicas: 1 } }] }));
+    res.write(line({ type: 'MODIFIED', object: { metadata: { name: 'b', resourceVersion: '11', labels: { x: 'y' }, managedFields }, spec: { replicas: 0 } } }));
+  };
+  const ac = new AbortController();
+  const w = new ObjectSetWatch<KubeObject & { spec?: unknown }>({ client: client(), kind: STS, signal: ac.signal, onChange: () => undefined });
+  try {
+    await w.ready;
+    await until(() => w.items.has('b'), 'the event');
+    expect(w.items.get('a')).toEqual({ ...STS, metadata: { name: 'a', resourceVersion: '9' }, spec: { replicas: 1 } });
+    expect(w.items.get('b')).toEqual({ ...STS, metadata: { name: 'b', resourceVersion: '11', labels: { x: 'y' } }, spec: { replicas: 0 } });
+  } finally {
+    ac.abort();
+    await w.done;
+  }
+});
+
 it('ends a stream whose line is longer than the bound, and a watch that is refused fails with the answer', async () => {
   handler = (_req, res, url) => {
     if (url.searchParams.get('watch')) {

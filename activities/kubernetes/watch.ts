@@ -4,7 +4,10 @@
 // version seen (an event or a bookmark); when that version is too old (410 Gone, as an
 // ERROR event or an answer) the set is listed afresh. Transport failures are retried a few
 // times with backoff, then thrown (the activity's retry policy takes over); answers that
-// are not transient (403, 404 of the kind, …) are thrown at once.
+// are not transient (403, 404 of the kind, …) are thrown at once. Objects are kept without
+// `metadata.managedFields`, as client-go's informers trim them: nobody here reads them, and
+// they were most of each object's size (server-side apply by the worker, status by the
+// controllers).
 import { KubeApiError, type KubeClient, type KubeObject, type ObjectKey, type WatchEvent } from './kube-client';
 
 export interface ObjectSetWatchOptions {
@@ -37,6 +40,12 @@ const isGone = (err: unknown) => err instanceof KubeApiError && (err.status === 
 /** Answers worth retrying in here: transport failures, 410, 429 and 5xx. */
 const isTransient = (err: unknown) => !(err instanceof KubeApiError) || isGone(err) || err.status === 429 || err.status >= 500;
 
+/** The object without its field-ownership records (the object is freshly parsed and ours). */
+export function withoutManagedFields<T extends KubeObject>(obj: T): T {
+  delete (obj.metadata as { managedFields?: unknown }).managedFields;
+  return obj;
+}
+
 export class ObjectSetWatch<T extends KubeObject> {
   readonly items = new Map<string, T>();
   /** Resolves once the first list is in (or rejects with its error). */
@@ -67,7 +76,7 @@ export class ObjectSetWatch<T extends KubeObject> {
       resourceVersion: '0',
     });
     this.items.clear();
-    for (const i of items) this.items.set(i.metadata.name, i);
+    for (const i of items) this.items.set(i.metadata.name, withoutManagedFields(i));
     this.resourceVersion = resourceVersion;
     this.o.onChange();
   }
@@ -85,7 +94,7 @@ export class ObjectSetWatch<T extends KubeObject> {
     const obj = e.object;
     if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
     if (e.type === 'DELETED') this.items.delete(obj.metadata.name);
-    else this.items.set(obj.metadata.name, obj);
+    else this.items.set(obj.metadata.name, withoutManagedFields(obj));
     this.o.onChange();
   }
 
