@@ -141,7 +141,7 @@ describe('docker-compose.temporal.yml', () => {
 
   it('runs web and worker from the root Dockerfile with a real cluster', () => {
     // The worker runs compiled (Dockerfile: npm run build:worker), its workflow bundle prebuilt.
-    expect(text(svc('worker').command)).toBe('node --enable-source-maps dist/worker.js');
+    expect(text(svc('worker').command)).toBe('node --max-old-space-size=384 --enable-source-maps dist/worker.js');
     expect(text(svc('web').command)).toBe('node --import tsx web/server/index.ts');
     for (const name of ['web', 'worker']) {
       const s = svc(name);
@@ -165,6 +165,13 @@ describe('docker-compose.temporal.yml', () => {
     expect(dockerfile).toContain('npm run prisma:generate');
     expect(dockerfile).toContain('npm run build:web');
     expect(dockerfile).toContain('npm run build:worker');
+  });
+
+  it('lets the operator size the worker heap to its container', async () => {
+    const r = await composeConfig({ ...ENV, WORKER_HEAP_LIMIT_MIB: '768' });
+    expect(r.stderr).not.toMatch(/error/i);
+    const worker = yamlToJson<ComposeModel>(r.stdout).services.worker;
+    expect(text(worker?.command)).toBe('node --max-old-space-size=768 --enable-source-maps dist/worker.js');
   });
 
   it('gives web and worker an environment that the config module accepts', () => {

@@ -5,9 +5,9 @@
 // ERROR event or an answer) the set is listed afresh. Transport failures are retried a few
 // times with backoff, then thrown (the activity's retry policy takes over); answers that
 // are not transient (403, 404 of the kind, …) are thrown at once. Objects are kept without
-// `metadata.managedFields`, as client-go's informers trim them: nobody here reads them, and
-// they were most of each object's size (server-side apply by the worker, status by the
-// controllers).
+// `metadata.managedFields` (as controllers trim them with a client-go informer transform):
+// nobody here reads them, and they were most of each object's size (server-side apply by
+// the worker, status by the controllers).
 import { KubeApiError, type KubeClient, type KubeObject, type ObjectKey, type WatchEvent } from './kube-client';
 
 export interface ObjectSetWatchOptions {
