@@ -172,6 +172,10 @@ describe('docker-compose.temporal.yml', () => {
     expect(r.stderr).not.toMatch(/error/i);
     const worker = yamlToJson<ComposeModel>(r.stdout).services.worker;
     expect(text(worker?.command)).toBe('node --max-old-space-size=768 --enable-source-maps dist/worker.js');
+    // A value with more flags in it stays one argument, which Node refuses ("illegal value").
+    const hostile = await composeConfig({ ...ENV, WORKER_HEAP_LIMIT_MIB: '384 --require /tmp/x.js' });
+    const command = yamlToJson<ComposeModel>(hostile.stdout).services.worker?.command;
+    expect(command).toEqual(['node', '--max-old-space-size=384 --require /tmp/x.js', '--enable-source-maps', 'dist/worker.js']);
   });
 
   it('gives web and worker an environment that the config module accepts', () => {

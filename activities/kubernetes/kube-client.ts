@@ -188,7 +188,7 @@ export class KubeClient {
       query: { labelSelector: opts.labelSelector, fieldSelector: opts.fieldSelector, resourceVersion: opts.resourceVersion },
     });
     // Lists omit apiVersion/kind on items; put them back so items can be passed on as keys.
-    const items = (res?.items ?? []).map((i) => ({ ...i, apiVersion: key.apiVersion, kind: key.kind }));
+    const items = (res?.items ?? []).filter(hasObjectMeta).map((i) => ({ ...i, apiVersion: key.apiVersion, kind: key.kind }));
     return { items, resourceVersion: res?.metadata?.resourceVersion ?? '' };
   }
 
@@ -222,7 +222,12 @@ export class KubeClient {
       const e = raw as WatchEvent<T>;
       if (!e || typeof e !== 'object' || typeof e.type !== 'string' || !e.object) continue;
       if (e.type === 'ADDED' || e.type === 'MODIFIED' || e.type === 'DELETED') {
+        // Callers key objects by name: skip what a broken or hostile server sends instead.
+        if (!hasObjectMeta(e.object)) continue;
         yield { type: e.type, object: { ...e.object, apiVersion: key.apiVersion, kind: key.kind } };
+      } else if (e.type === 'BOOKMARK') {
+        const rv = (e.object as { metadata?: { resourceVersion?: unknown } | null }).metadata?.resourceVersion;
+        if (typeof rv === 'string') yield e;
       } else yield e;
     }
   }
@@ -245,6 +250,12 @@ export class KubeClient {
       throw err;
     }
   }
+}
+
+/** An object with a metadata object and a name in it (lists and watch events are checked with it). */
+function hasObjectMeta(obj: unknown): boolean {
+  const meta = (obj as { metadata?: unknown } | null)?.metadata as { name?: unknown } | null | undefined;
+  return typeof meta === 'object' && meta !== null && typeof meta.name === 'string';
 }
 
 export function keyOf(obj: KubeObject): ObjectKey {

@@ -118,6 +118,27 @@ it('keeps the objects without their managedFields, from the list and from events
   }
 });
 
+it('skips list items and events without object metadata instead of failing the watch', async () => {
+  handler = (_req, res, url) => {
+    res.setHeader('content-type', 'application/json');
+    if (!url.searchParams.get('watch')) return res.end(JSON.stringify({ metadata: { resourceVersion: '10' }, items: [null, {}, { metadata: null }, pod('a', '9')] }));
+    for (const object of [{}, { metadata: null }, { metadata: { name: 7 } }, 'x']) res.write(line({ type: 'MODIFIED', object }));
+    res.write(line({ type: 'BOOKMARK', object: {} }));
+    res.write(line({ type: 'ADDED', object: pod('b', '11') }));
+  };
+  const ac = new AbortController();
+  const w = new ObjectSetWatch<KubeObject>({ client: client(), kind: STS, signal: ac.signal, onChange: () => undefined });
+  try {
+    await w.ready;
+    await until(() => w.items.has('b'), 'the valid event after the malformed ones');
+    expect([...w.items.keys()]).toEqual(['a', 'b']);
+    expect(w.stats).toMatchObject({ lists: 1, events: 1 });
+  } finally {
+    ac.abort();
+    await w.done;
+  }
+});
+
 it('ends a stream whose line is longer than the bound, and a watch that is refused fails with the answer', async () => {
   handler = (_req, res, url) => {
     if (url.searchParams.get('watch')) {

@@ -41,7 +41,7 @@ const isGone = (err: unknown) => err instanceof KubeApiError && (err.status === 
 const isTransient = (err: unknown) => !(err instanceof KubeApiError) || isGone(err) || err.status === 429 || err.status >= 500;
 
 /** The object without its field-ownership records (the object is freshly parsed and ours). */
-export function withoutManagedFields<T extends KubeObject>(obj: T): T {
+function withoutManagedFields<T extends KubeObject>(obj: T): T {
   delete (obj.metadata as { managedFields?: unknown }).managedFields;
   return obj;
 }
