@@ -60,6 +60,17 @@ async function step<T>(page: Page, name: string, fn: () => Promise<T>): Promise<
 }
 
 /** JSON log lines of the platform's processes that mention `requestId`. */
+/** The platform's log lines with the request id, once one matches (the web writes its log after the answer). */
+async function logLinesOnceMatching(requestId: string, pattern: RegExp): Promise<string> {
+  const deadline = Date.now() + 10_000;
+  let lines = JSON.stringify(logLinesWith(requestId));
+  while (!pattern.test(lines) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    lines = JSON.stringify(logLinesWith(requestId));
+  }
+  return lines;
+}
+
 function logLinesWith(requestId: string): Array<Record<string, unknown>> {
   return platform
     .log()
@@ -156,7 +167,7 @@ it('shows a short message and the request id for an unexpected error; the log li
     expect(api.status).toBe(500);
     expect(JSON.parse(text)).toEqual({ error: { code: 'internal', message: expect.stringContaining(requestId), details: { requestId } } });
     expect(text).not.toMatch(LEAKS);
-    expect(JSON.stringify(logLinesWith(requestId))).toMatch(/permission denied/);
+    expect(await logLinesOnceMatching(requestId, /permission denied/)).toMatch(/permission denied/);
 
     // The page: the error boundary, with the document's request id.
     const page = scenario!.listPages[0]!;
@@ -167,7 +178,7 @@ it('shows a short message and the request id for an unexpected error; the log li
     expect(shown).toContain('Something went wrong');
     expect(await page.locator('[data-request-id]').innerText()).toBe(pageId);
     expect(await page.content()).not.toMatch(/permission denied|prisma|invocation/i);
-    expect(JSON.stringify(logLinesWith(pageId))).toMatch(/permission denied/);
+    expect(await logLinesOnceMatching(pageId, /permission denied/)).toMatch(/permission denied/);
     await page.screenshot({ path: path.join(SHOTS, 'error-boundary.png'), fullPage: true });
 
     // A client-side navigation to the failing page: the id of that data request.
@@ -176,7 +187,7 @@ it('shows a short message and the request id for an unexpected error; the log li
     await page.getByRole('alert').waitFor();
     const navId = await page.locator('[data-request-id]').innerText();
     expect(navId).not.toBe(pageId);
-    expect(JSON.stringify(logLinesWith(navId))).toMatch(/permission denied/);
+    expect(await logLinesOnceMatching(navId, /permission denied/)).toMatch(/permission denied/);
     expect(await page.locator('main').innerText()).not.toMatch(LEAKS);
   } finally {
     await admin.query('GRANT SELECT ON "Project" TO fullstackagent');
